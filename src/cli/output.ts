@@ -1,0 +1,64 @@
+// stdout/stderr writers, the colour decision, the spinner factory, and the CLI's error type and exit codes.
+import chalk, { chalkStderr, type ChalkInstance } from 'chalk';
+import ora, { type Ora } from 'ora';
+
+/** Exit codes: 0 success, 1 failure/unhealthy, 2 usage error, 128+n when a second signal forces the exit. */
+export const ExitCode = { OK: 0, FAILURE: 1, USAGE: 2 } as const;
+
+/** A failure the CLI reports as one `error: ...` line and an exit code, without a stack trace. */
+export class CliError extends Error {
+  readonly exitCode: number;
+
+  constructor(message: string, exitCode: number = ExitCode.FAILURE, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CliError';
+    this.exitCode = exitCode;
+  }
+}
+
+/** A bad flag, env value or argument: exit 2. */
+export function usageError(message: string, options?: { cause?: unknown }): CliError {
+  return new CliError(message, ExitCode.USAGE, options);
+}
+
+export interface OutputOptions {
+  /** `--no-color` was given (commander stores it as color: false). */
+  color?: boolean;
+  json?: boolean;
+}
+
+export interface Output {
+  readonly json: boolean;
+  /** Colours for stdout. */
+  readonly out: ChalkInstance;
+  /** Colours for stderr. */
+  readonly err: ChalkInstance;
+  readonly stdoutIsTTY: boolean;
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** A spinner on stderr, or undefined when not interactive or in JSON mode. */
+  spinner(text: string): Ora | undefined;
+}
+
+/**
+ * chalk honours FORCE_COLOR, TERM=dumb and whether the stream is a TTY, but not NO_COLOR,
+ * so NO_COLOR and --no-color are applied here. --json turns colour off for stdout too.
+ */
+export function createOutput(options: OutputOptions = {}, env: NodeJS.ProcessEnv = process.env): Output {
+  const noColor = options.color === false || (env.NO_COLOR ?? '') !== '' || options.json === true;
+  if (noColor) {
+    chalk.level = 0;
+    chalkStderr.level = 0;
+  }
+  const json = options.json === true;
+  const interactive = process.stderr.isTTY === true && !json && env.CI !== 'true' && env.TERM !== 'dumb';
+  return {
+    json,
+    out: chalk,
+    err: chalkStderr,
+    stdoutIsTTY: process.stdout.isTTY === true,
+    stdout: (text) => void process.stdout.write(text),
+    stderr: (text) => void process.stderr.write(text),
+    spinner: (text) => (interactive ? ora({ text, stream: process.stderr, color: noColor ? false : 'cyan' }).start() : undefined),
+  };
+}

@@ -1,0 +1,73 @@
+// Value parsers for flags and environment variables; each throws commander's InvalidArgumentError with the allowed form.
+import { InvalidArgumentError } from 'commander';
+
+export function parseIntegerIn(min: number, max: number, unit = ''): (value: string) => number {
+  return (value) => {
+    const trimmed = value.trim();
+    if (!/^\d+$/.test(trimmed)) {
+      throw new InvalidArgumentError(`It must be a whole number${unit} from ${min} to ${max}.`);
+    }
+    const number = Number(trimmed);
+    if (number < min || number > max) {
+      throw new InvalidArgumentError(`It must be a whole number${unit} from ${min} to ${max}.`);
+    }
+    return number;
+  };
+}
+
+export const parsePort = parseIntegerIn(0, 65535);
+export const parseMilliseconds = parseIntegerIn(1, 2 ** 31 - 1, ' of milliseconds');
+
+const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
+const FALSE_WORDS = new Set(['false', '0', 'no', 'off', '']);
+
+/** Parses the boolean spellings environment variables use; undefined when the word is not one of them. */
+export function parseBooleanWord(value: string): boolean | undefined {
+  const word = value.trim().toLowerCase();
+  if (TRUE_WORDS.has(word)) return true;
+  if (FALSE_WORDS.has(word)) return false;
+  return undefined;
+}
+
+/** Collects `--cors a b,c` and `PEER_SIGNAL_CORS=a,b` into one list of origins. */
+export function collectOrigins(value: string, previous: string[] | undefined): string[] {
+  const origins = value
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter((origin) => origin.length > 0);
+  for (const origin of origins) {
+    if (origin !== '*' && !/^[a-z][a-z0-9+.-]*:\/\/[^/\s]+\/?$/i.test(origin)) {
+      throw new InvalidArgumentError(`"${origin}" is not an origin; write it as scheme://host[:port], e.g. https://app.example.com.`);
+    }
+  }
+  return [...(previous ?? []), ...origins];
+}
+
+/** Edit distance, for "did you mean" suggestions. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** The closest candidate within a small edit distance, or undefined. */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
+  for (const candidate of candidates) {
+    const d = distance(word, candidate);
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best;
+}

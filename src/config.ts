@@ -1,0 +1,121 @@
+// Config type, the one DEFAULTS object, and resolveConfig(): the only way a config is made.
+import { PeerSignalError } from './errors.js';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
+/** The CLI's log level; the library itself logs nothing unless given a logger. */
+export const DEFAULT_LOG_LEVEL: LogLevel = 'info';
+
+/** Everything the server needs to run. Every field has a default in {@link DEFAULTS}. */
+export interface Config {
+  /** TCP port; 0 picks a free one. Default 9000. */
+  port: number;
+  /** Address to bind. Default `::` (all interfaces, falling back to `0.0.0.0` without IPv6). */
+  host: string;
+  /** URL prefix of every route, normalized to start with `/` and have no trailing `/`
+   * (except the root itself, `/`). Default `/peerjs`. */
+  path: string;
+  /** The PeerJS API key clients must present. Default `peerjs`. */
+  key: string;
+  /** Whether `GET {path}/{key}/peers` lists connected ids. Default false. */
+  allowDiscovery: boolean;
+  /** How long a message for an absent peer waits before the sender gets EXPIRE, in ms. Default 5000. */
+  expireTimeoutMs: number;
+  /** A peer silent (no frame, no pong) for this long is disconnected, in ms. Default 60000. */
+  aliveTimeoutMs: number;
+  /** Most peers connected at once to this instance. Default 5000. */
+  concurrentLimit: number;
+  /** PEM private key for HTTPS/WSS (contents, not a path). Needs `sslCert` too. */
+  sslKey: string | undefined;
+  /** PEM certificate chain for HTTPS/WSS (contents, not a path). Needs `sslKey` too. */
+  sslCert: string | undefined;
+  /** Allowed CORS origins; an empty list (or one holding "*") reflects any origin. Default []. */
+  cors: readonly string[];
+  /** Trust `X-Forwarded-For`/`-Proto` from a reverse proxy. Default false. */
+  proxied: boolean;
+  /** How long close() waits for sockets to finish their closing handshake, in ms. Default 5000. */
+  closeTimeoutMs: number;
+}
+
+/** The only place defaults live. */
+export const DEFAULTS: Readonly<Config> = Object.freeze({
+  port: 9000,
+  host: '::',
+  path: '/peerjs',
+  key: 'peerjs',
+  allowDiscovery: false,
+  expireTimeoutMs: 5000,
+  aliveTimeoutMs: 60000,
+  concurrentLimit: 5000,
+  sslKey: undefined,
+  sslCert: undefined,
+  cors: Object.freeze([]) as readonly string[],
+  proxied: false,
+  closeTimeoutMs: 5000,
+});
+
+/** Largest value a Node timer accepts (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function configError(message: string): PeerSignalError {
+  return new PeerSignalError('PEER_SIGNAL_ERR_CONFIG', message);
+}
+
+function checkInteger(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw configError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function checkString(name: string, value: unknown): string {
+  if (typeof value !== 'string') throw configError(`${name} must be a string, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+/** Turns `peerjs`, `/peerjs/`, `//a//b/` into `/peerjs`, `/peerjs`, `/a/b`; `''` and `/` into `/`. */
+export function normalizePath(path: string): string {
+  const parts = path.split('/').filter((part) => part.length > 0);
+  return '/' + parts.join('/');
+}
+
+/**
+ * Merges `partial` over {@link DEFAULTS}, checks every field and returns a frozen Config.
+ * Throws a PeerSignalError with code `PEER_SIGNAL_ERR_CONFIG` naming the field, the value and what is allowed.
+ */
+export function resolveConfig(partial: Partial<Config> = {}): Readonly<Config> {
+  const defined = Object.fromEntries(Object.entries(partial).filter(([, value]) => value !== undefined));
+  const merged: Config = { ...DEFAULTS, ...defined };
+  const known = new Set(Object.keys(DEFAULTS));
+  for (const name of Object.keys(partial)) {
+    if (!known.has(name)) throw configError(`unknown option "${name}"; known options are ${[...known].join(', ')}`);
+  }
+
+  checkInteger('port', merged.port, 0, 65535);
+  checkString('host', merged.host);
+  if (merged.host.length === 0) throw configError('host must not be empty; use "::" for all interfaces');
+  merged.path = normalizePath(checkString('path', merged.path));
+  if (/[?#\s%]/.test(merged.path)) {
+    throw configError(`path must be a plain URL path without "?", "#", "%" or spaces, got ${JSON.stringify(merged.path)}`);
+  }
+  checkString('key', merged.key);
+  if (!/^[A-Za-z0-9._~-]{1,128}$/.test(merged.key)) {
+    throw configError('key must be 1-128 characters from A-Z a-z 0-9 . _ ~ -');
+  }
+  if (typeof merged.allowDiscovery !== 'boolean') throw configError('allowDiscovery must be a boolean');
+  if (typeof merged.proxied !== 'boolean') throw configError('proxied must be a boolean');
+  checkInteger('expireTimeoutMs', merged.expireTimeoutMs, 1, MAX_TIMER_MS);
+  checkInteger('aliveTimeoutMs', merged.aliveTimeoutMs, 1, MAX_TIMER_MS);
+  checkInteger('concurrentLimit', merged.concurrentLimit, 1, 10_000_000);
+  checkInteger('closeTimeoutMs', merged.closeTimeoutMs, 0, MAX_TIMER_MS);
+  if ((merged.sslKey === undefined) !== (merged.sslCert === undefined)) {
+    throw configError('sslKey and sslCert go together: give both to serve HTTPS/WSS, or neither');
+  }
+  if (merged.sslKey !== undefined) checkString('sslKey', merged.sslKey);
+  if (merged.sslCert !== undefined) checkString('sslCert', merged.sslCert);
+  if (!Array.isArray(merged.cors) || merged.cors.some((origin) => typeof origin !== 'string')) {
+    throw configError('cors must be an array of origin strings such as "https://app.example.com"');
+  }
+  merged.cors = Object.freeze(merged.cors.map((origin) => origin.replace(/\/+$/, '')));
+  return Object.freeze(merged);
+}

@@ -1,0 +1,158 @@
+// The HTTP API as a plain node:http handler: health, server info, id, peers, CORS; JSON 404 for everything else.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Config } from '../config.js';
+import { sameSecret } from '../secrets.js';
+
+/** What the routes need to know about the running server. */
+export interface RouteContext {
+  readonly config: Readonly<Config>;
+  readonly version: string;
+  /** process.hrtime-free start time, Date.now() when the server was created. */
+  readonly startedAt: number;
+  peerCount(): number;
+  peerIds(): Iterable<string>;
+  /** A fresh id no connected peer holds. */
+  generateId(): string;
+}
+
+type RouteHandler = (request: IncomingMessage, response: ServerResponse, query: URLSearchParams) => void;
+
+const ALLOWED_METHODS = 'GET, HEAD, OPTIONS';
+
+function send(
+  request: IncomingMessage,
+  response: ServerResponse,
+  status: number,
+  contentType: string,
+  body: string,
+): void {
+  response.statusCode = status;
+  response.setHeader('Content-Type', contentType);
+  response.setHeader('Content-Length', Buffer.byteLength(body));
+  response.setHeader('Cache-Control', 'no-store');
+  response.end(request.method === 'HEAD' ? undefined : body);
+}
+
+function sendJson(request: IncomingMessage, response: ServerResponse, status: number, value: unknown): void {
+  send(request, response, status, 'application/json; charset=utf-8', JSON.stringify(value));
+}
+
+/** Sets CORS headers when the request's Origin is allowed: any origin by default or with "*", else only the listed ones. */
+function applyCors(config: Readonly<Config>, request: IncomingMessage, response: ServerResponse): boolean {
+  response.setHeader('Vary', 'Origin');
+  const origin = request.headers.origin;
+  if (origin === undefined) return false;
+  if (config.cors.length > 0 && !config.cors.includes('*') && !config.cors.includes(origin)) return false;
+  response.setHeader('Access-Control-Allow-Origin', origin);
+  return true;
+}
+
+function answerPreflight(request: IncomingMessage, response: ServerResponse, allowed: boolean): void {
+  if (allowed) {
+    response.setHeader('Access-Control-Allow-Methods', ALLOWED_METHODS);
+    const requested = request.headers['access-control-request-headers'];
+    response.setHeader('Access-Control-Allow-Headers', requested ?? 'Authorization, Content-Type');
+    response.setHeader('Access-Control-Max-Age', '600');
+  }
+  response.statusCode = 204;
+  response.setHeader('Content-Length', 0);
+  response.end();
+}
+
+/** Builds the request handler. Routes are matched exactly; there is no framework and no regex per request. */
+export function createRequestHandler(ctx: RouteContext): (request: IncomingMessage, response: ServerResponse) => void {
+  const { config } = ctx;
+  const base = config.path === '/' ? '' : config.path;
+
+  const health = (): Record<string, unknown> => ({
+    status: 'ok',
+    version: ctx.version,
+    uptime: Math.round((Date.now() - ctx.startedAt) / 1000),
+    peers: ctx.peerCount(),
+  });
+  const info = (): Record<string, unknown> => ({
+    name: 'peer-signal',
+    description: 'A PeerJS-compatible WebRTC signaling server',
+    protocol: 'peerjs',
+    path: config.path,
+    websocket: `${base}/peerjs`,
+    ...health(),
+  });
+
+  const sendHealth: RouteHandler = (request, response) => sendJson(request, response, 200, health());
+  const sendInfo: RouteHandler = (request, response) => sendJson(request, response, 200, info());
+  const sendId: RouteHandler = (request, response) => send(request, response, 200, 'text/plain; charset=utf-8', ctx.generateId());
+  const sendPeers: RouteHandler = (request, response) => {
+    if (!config.allowDiscovery) {
+      sendJson(request, response, 401, {
+        error: 'peer discovery is disabled; start the server with --allow-discovery (or ALLOW_DISCOVERY=true) to list peers',
+      });
+      return;
+    }
+    sendJson(request, response, 200, [...ctx.peerIds()]);
+  };
+  const withKey = (key: string | null, handler: RouteHandler): RouteHandler => (request, response, query) => {
+    if (key === null || key === '') {
+      sendJson(request, response, 401, { error: 'no key supplied; pass the server key as ?key=KEY or in the path' });
+    } else if (!sameSecret(key, config.key)) {
+      sendJson(request, response, 401, { error: 'invalid key; use the key the server was started with (--key)' });
+    } else {
+      handler(request, response, query);
+    }
+  };
+
+  const exact = new Map<string, RouteHandler>([
+    ['/', config.path === '/' ? sendInfo : sendHealth],
+    ['/health', sendHealth],
+    [`${base}/health`, sendHealth],
+    [`${base}/id`, sendId],
+  ]);
+  if (base !== '') {
+    exact.set(base, sendInfo);
+    exact.set(`${base}/`, sendInfo);
+  }
+
+  const route = (pathname: string, query: URLSearchParams): RouteHandler | undefined => {
+    const direct = exact.get(pathname);
+    if (direct !== undefined) return direct;
+    if (pathname === `${base}/peers`) return withKey(query.get('key'), sendPeers);
+    // {prefix}/{key}/id and {prefix}/{key}/peers
+    if (!pathname.startsWith(`${base}/`)) return undefined;
+    const rest = pathname.slice(base.length + 1);
+    const slash = rest.indexOf('/');
+    if (slash <= 0) return undefined;
+    const action = rest.slice(slash + 1);
+    let key: string;
+    try {
+      key = decodeURIComponent(rest.slice(0, slash));
+    } catch {
+      return undefined;
+    }
+    if (action === 'id') return withKey(key, sendId);
+    if (action === 'peers') return withKey(key, sendPeers);
+    return undefined;
+  };
+
+  return (request, response) => {
+    const url = request.url ?? '/';
+    const queryStart = url.indexOf('?');
+    const pathname = queryStart === -1 ? url : url.slice(0, queryStart);
+    const query = new URLSearchParams(queryStart === -1 ? '' : url.slice(queryStart + 1));
+    const corsAllowed = applyCors(config, request, response);
+    const handler = route(pathname, query);
+    if (handler === undefined) {
+      sendJson(request, response, 404, { error: `no route for ${request.method} ${pathname}` });
+      return;
+    }
+    if (request.method === 'OPTIONS') {
+      answerPreflight(request, response, corsAllowed);
+      return;
+    }
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.setHeader('Allow', ALLOWED_METHODS);
+      sendJson(request, response, 405, { error: `method ${request.method} is not allowed; use GET or HEAD` });
+      return;
+    }
+    handler(request, response, query);
+  };
+}

@@ -1,0 +1,9 @@
+// Public API: createSignalServer, resolveConfig and their types, nothing else.
+export { createSignalServer } from './server.js';
+export type { SignalServer, SignalServerOptions, ListeningInfo } from './server.js';
+export { resolveConfig, DEFAULTS } from './config.js';
+export type { Config, LogLevel } from './config.js';
+export { createLogger } from './logger.js';
+export type { Logger, LogFields, LoggerOptions } from './logger.js';
+export { PeerSignalError } from './errors.js';
+export type { PeerSignalErrorCode } from './errors.js';

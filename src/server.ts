@@ -1,0 +1,171 @@
+// createSignalServer(config): HTTP(S) server + WebSocket transport, with listen() and an idempotent close(); no process globals.
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { resolveConfig, type Config } from './config.js';
+import { PeerSignalError } from './errors.js';
+import { silentLogger, type Logger } from './logger.js';
+import { createRequestHandler } from './http/routes.js';
+import { WebSocketTransport } from './transport/websocket.js';
+import { VERSION } from './version.js';
+
+export interface SignalServerOptions {
+  /** Where the server logs connections and problems. Default: silent. */
+  logger?: Logger;
+}
+
+export interface ListeningInfo {
+  /** Base URL of the HTTP API, e.g. `http://127.0.0.1:9000/peerjs` (an all-interfaces bind shows 127.0.0.1). */
+  url: string;
+  /** The bound port (useful with port 0). */
+  port: number;
+  /** The bound address as the OS reports it. */
+  host: string;
+}
+
+export interface SignalServer {
+  readonly config: Readonly<Config>;
+  /** Binds the port. Rejects with PEER_SIGNAL_ERR_LISTEN (its `cause` has the OS code) on failure. */
+  listen(): Promise<ListeningInfo>;
+  /** Stops accepting, closes every peer socket with 1001, waits at most closeTimeoutMs. Idempotent. */
+  close(): Promise<void>;
+  /** The bound address, or null before listen() resolved. */
+  address(): AddressInfo | null;
+  /** The base URL once listening, else undefined. */
+  readonly url: string | undefined;
+  /** Number of connected peers. */
+  readonly peerCount: number;
+}
+
+const ALL_INTERFACES = new Set(['::', '0.0.0.0', '']);
+
+function displayHost(address: string): string {
+  if (ALL_INTERFACES.has(address)) return '127.0.0.1';
+  return address.includes(':') ? `[${address}]` : address;
+}
+
+function listenError(error: NodeJS.ErrnoException, host: string, port: number): PeerSignalError {
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const hints: Record<string, string> = {
+    EADDRINUSE: `port ${port} is already in use (EADDRINUSE); stop the other process or pass --port 0 to pick a free port`,
+    EACCES: `no permission to listen on ${where} (EACCES); use a port above 1023 or run with the needed privileges`,
+    EADDRNOTAVAIL: `address ${host} is not available on this machine (EADDRNOTAVAIL); pass --host 0.0.0.0 or a local address`,
+    ENOTFOUND: `host ${host} could not be resolved (ENOTFOUND); pass an IP address such as 127.0.0.1`,
+  };
+  const message = hints[error.code ?? ''] ?? `could not listen on ${where}: ${error.message}`;
+  return new PeerSignalError('PEER_SIGNAL_ERR_LISTEN', message, { cause: error });
+}
+
+/** Creates a signaling server. Nothing is bound until listen(); no signal handlers are installed. */
+export function createSignalServer(partial: Partial<Config> = {}, options: SignalServerOptions = {}): SignalServer {
+  const config = resolveConfig(partial);
+  const logger = options.logger ?? silentLogger;
+  const transport = new WebSocketTransport(config, logger);
+  const startedAt = Date.now();
+
+  const handler = createRequestHandler({
+    config,
+    version: VERSION,
+    startedAt,
+    peerCount: () => transport.peerCount,
+    peerIds: () => transport.realm.peers.keys(),
+    generateId: () => {
+      let id = randomUUID();
+      while (transport.realm.peers.has(id)) id = randomUUID();
+      return id;
+    },
+  });
+
+  let httpServer: HttpServer;
+  try {
+    httpServer =
+      config.sslKey !== undefined && config.sslCert !== undefined
+        ? createHttpsServer({ key: config.sslKey, cert: config.sslCert }, handler)
+        : createHttpServer(handler);
+  } catch (error) {
+    throw new PeerSignalError(
+      'PEER_SIGNAL_ERR_TLS',
+      `the TLS key or certificate cannot be used (${(error as Error).message}); pass a PEM private key and its matching certificate`,
+      { cause: error },
+    );
+  }
+  httpServer.on('upgrade', (request, socket, head) => transport.handleUpgrade(request, socket, head));
+  httpServer.on('clientError', (_error, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+  // Only HTTPS servers emit this; a failed handshake is the client's problem, not a server error.
+  httpServer.on('tlsClientError', (error: Error) => logger.debug('tls handshake failed', { reason: error.message }));
+
+  let listening: ListeningInfo | undefined;
+  let closePromise: Promise<void> | undefined;
+  const scheme = config.sslKey !== undefined ? 'https' : 'http';
+
+  const bind = (host: string): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const onError = (error: NodeJS.ErrnoException): void => {
+        httpServer.off('listening', onListening);
+        reject(error);
+      };
+      const onListening = (): void => {
+        httpServer.off('error', onError);
+        resolve();
+      };
+      httpServer.once('error', onError);
+      httpServer.once('listening', onListening);
+      httpServer.listen({ port: config.port, host });
+    });
+
+  return {
+    config,
+    async listen() {
+      if (listening !== undefined) return listening;
+      if (closePromise !== undefined) throw new PeerSignalError('PEER_SIGNAL_ERR_LISTEN', 'the server was closed; create a new one');
+      try {
+        await bind(config.host);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        // `::` is the default; hosts without IPv6 refuse it, and all-interfaces IPv4 is what the user meant.
+        if (config.host === '::' && (code === 'EAFNOSUPPORT' || code === 'EADDRNOTAVAIL')) {
+          try {
+            await bind('0.0.0.0');
+          } catch (fallbackError) {
+            throw listenError(fallbackError as NodeJS.ErrnoException, '0.0.0.0', config.port);
+          }
+        } else {
+          throw listenError(error as NodeJS.ErrnoException, config.host, config.port);
+        }
+      }
+      httpServer.on('error', (error) => logger.error('server error', { reason: error.message }));
+      const address = httpServer.address() as AddressInfo;
+      listening = {
+        url: `${scheme}://${displayHost(address.address)}:${address.port}${config.path === '/' ? '' : config.path}`,
+        port: address.port,
+        host: address.address,
+      };
+      return listening;
+    },
+    close() {
+      closePromise ??= (async () => {
+        const stopped = new Promise<void>((resolve) => {
+          if (!httpServer.listening) return resolve();
+          httpServer.close(() => resolve());
+        });
+        await transport.close();
+        httpServer.closeAllConnections();
+        await stopped;
+      })();
+      return closePromise;
+    },
+    address() {
+      return listening === undefined ? null : (httpServer.address() as AddressInfo);
+    },
+    get url() {
+      return listening?.url;
+    },
+    get peerCount() {
+      return transport.peerCount;
+    },
+  };
+}

@@ -1,0 +1,131 @@
+// One switch over message.type: what a frame from a registered peer does (relay, queue, leave, heartbeat).
+import {
+  ExtraWireError,
+  HEARTBEAT_FRAME,
+  MessageType,
+  QUEUED_TYPES,
+  errorFrame,
+  expireFrame,
+  isValidId,
+} from './protocol.js';
+import type { Peer, Realm } from './realm.js';
+
+/** What the relay needs from the transport, passed once so no per-peer wrapper objects exist. */
+export interface SocketOps<S> {
+  send(socket: S, frame: string): void;
+  /** False once the socket is closing or closed: such a destination counts as absent. */
+  isOpen(socket: S): boolean;
+  close(socket: S, code: number, reason: string): void;
+}
+
+export interface RelayContext<S> {
+  readonly realm: Realm<S>;
+  readonly ops: SocketOps<S>;
+  readonly expireTimeoutMs: number;
+  /** Called after a message was queued, so the owner can arm its expiry timer. */
+  onQueued(deadline: number): void;
+  /** Called when a peer asked to leave (LEAVE without dst). */
+  onLeave(peer: Peer<S>): void;
+  now(): number;
+}
+
+const RELAY_SUFFIX_START = ',"src":"';
+
+/**
+ * Sets `src` to the sender's id. When the sender's object has no `src` key at all, appending the
+ * field to the original text is exact and saves re-serialising the payload (SDP is most of the
+ * bytes). A client-supplied `src`, in any spelling JSON allows, is caught by the parsed object and
+ * replaced, so a spoofed `src` never reaches the receiver.
+ */
+function withServerSrc(text: string, message: Record<string, unknown>, senderId: string): string {
+  if (!Object.prototype.hasOwnProperty.call(message, 'src')) {
+    const end = text.lastIndexOf('}');
+    // Ids are validated to [A-Za-z0-9 _-], so they need no JSON escaping.
+    return text.slice(0, end) + RELAY_SUFFIX_START + senderId + '"}';
+  }
+  message.src = senderId;
+  return JSON.stringify(message);
+}
+
+/** Handles one text frame from `sender`. Never throws on any input. */
+export function handleFrame<S>(ctx: RelayContext<S>, sender: Peer<S>, text: string): void {
+  sender.lastSeen = ctx.now();
+  // The peerjs client sends this every 5 s; skip the parser for it.
+  if (text === HEARTBEAT_FRAME) return;
+
+  let message: unknown;
+  try {
+    message = JSON.parse(text);
+  } catch {
+    ctx.ops.send(sender.socket, errorFrame(ExtraWireError.INVALID_MESSAGE));
+    return;
+  }
+  if (message === null || typeof message !== 'object' || Array.isArray(message)) {
+    ctx.ops.send(sender.socket, errorFrame(ExtraWireError.INVALID_MESSAGE));
+    return;
+  }
+  const fields = message as Record<string, unknown>;
+  const type = fields.type;
+  if (typeof type !== 'string') {
+    ctx.ops.send(sender.socket, errorFrame(ExtraWireError.INVALID_MESSAGE));
+    return;
+  }
+
+  switch (type) {
+    case MessageType.HEARTBEAT:
+      return;
+    case MessageType.LEAVE:
+      if (fields.dst === undefined) {
+        ctx.onLeave(sender);
+        return;
+      }
+      relay(ctx, sender, type, fields, text);
+      return;
+    case MessageType.OFFER:
+    case MessageType.ANSWER:
+    case MessageType.CANDIDATE:
+    case MessageType.EXPIRE:
+      relay(ctx, sender, type, fields, text);
+      return;
+    default:
+      ctx.ops.send(sender.socket, errorFrame(ExtraWireError.UNKNOWN_TYPE));
+  }
+}
+
+function relay<S>(
+  ctx: RelayContext<S>,
+  sender: Peer<S>,
+  type: string,
+  fields: Record<string, unknown>,
+  text: string,
+): void {
+  const dst = fields.dst;
+  if (typeof dst !== 'string' || dst.length === 0) {
+    ctx.ops.send(sender.socket, errorFrame(ExtraWireError.MISSING_DST));
+    return;
+  }
+  const target = ctx.realm.peers.get(dst);
+  if (target !== undefined && ctx.ops.isOpen(target.socket)) {
+    ctx.ops.send(target.socket, withServerSrc(text, fields, sender.id));
+    return;
+  }
+  if (!QUEUED_TYPES.has(type)) return; // LEAVE and EXPIRE for absent peers are dropped.
+  if (!isValidId(dst)) {
+    // Nobody can ever connect with that id: answer at once instead of holding the message.
+    ctx.ops.send(sender.socket, expireFrame(dst, sender.id));
+    return;
+  }
+  const deadline = ctx.now() + ctx.expireTimeoutMs;
+  ctx.realm.enqueue(sender.id, dst, withServerSrc(text, fields, sender.id), deadline);
+  ctx.onQueued(deadline);
+}
+
+/** Sends EXPIRE to each sender whose queued messages expired and who is still connected. */
+export function expireQueued<S>(ctx: RelayContext<S>): void {
+  for (const { src, dst } of ctx.realm.expire(ctx.now())) {
+    const sender = ctx.realm.peers.get(src);
+    if (sender !== undefined && ctx.ops.isOpen(sender.socket)) {
+      ctx.ops.send(sender.socket, expireFrame(dst, src));
+    }
+  }
+}

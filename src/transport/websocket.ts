@@ -1,0 +1,259 @@
+// ws wiring: upgrade on {prefix}/peerjs only, query-param admission, OPEN and queued delivery, liveness sweep, shutdown.
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import {
+  CloseCode,
+  ExtraWireError,
+  ID_TAKEN_FRAME,
+  OPEN_FRAME,
+  WireError,
+  errorFrame,
+  isValidId,
+  isValidToken,
+} from '../signaling/protocol.js';
+import { Realm, type Peer } from '../signaling/realm.js';
+import { expireQueued, handleFrame, type RelayContext, type SocketOps } from '../signaling/relay.js';
+import { clientAddress } from '../http/client-address.js';
+import { sameSecret } from '../secrets.js';
+
+/** The server-side socket class: carries its peer and its transport so listeners can be shared functions. */
+class PeerSocket extends WebSocket {
+  peer: Peer<PeerSocket> | undefined = undefined;
+  transport: WebSocketTransport | undefined = undefined;
+}
+
+const socketOps: SocketOps<PeerSocket> = {
+  send(socket, frame) {
+    socket.send(frame);
+  },
+  isOpen(socket) {
+    return socket.readyState === WebSocket.OPEN;
+  },
+  close(socket, code, reason) {
+    socket.close(code, reason);
+  },
+};
+
+/** Shared listeners: one function for every socket instead of closures per socket. */
+function onMessage(this: WebSocket, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
+  const socket = this as PeerSocket;
+  const peer = socket.peer;
+  const transport = socket.transport;
+  if (peer === undefined || transport === undefined || transport.realm.peers.get(peer.id) !== peer) return;
+  if (isBinary) {
+    peer.lastSeen = Date.now();
+    socket.send(errorFrame(ExtraWireError.BINARY_FRAME));
+    return;
+  }
+  handleFrame(transport.relayContext, peer, (data as Buffer).toString());
+}
+
+function onPong(this: WebSocket): void {
+  const peer = (this as PeerSocket).peer;
+  if (peer !== undefined) peer.lastSeen = Date.now();
+}
+
+function onClose(this: WebSocket, code: number): void {
+  const socket = this as PeerSocket;
+  socket.transport?.forget(socket, code);
+}
+
+function onSocketError(this: WebSocket, error: Error): void {
+  // ws closes the socket itself after a protocol error; without a listener the error would crash the process.
+  const socket = this as PeerSocket;
+  socket.transport?.logger.debug('socket error', { id: socket.peer?.id, reason: error.message });
+}
+
+function refuseUpgrade(socket: Duplex, status: number, reason: string): void {
+  const body = JSON.stringify({ error: reason });
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : 'Bad Request'}\r\n` +
+      'Connection: close\r\nContent-Type: application/json\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+export class WebSocketTransport {
+  readonly realm = new Realm<PeerSocket>();
+  readonly relayContext: RelayContext<PeerSocket>;
+  readonly logger: Logger;
+  private readonly config: Readonly<Config>;
+  private readonly wss: WebSocketServer;
+  private readonly socketPath: string;
+  private readonly sweepTimer: NodeJS.Timeout;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private expiryAt = Infinity;
+  private closing = false;
+
+  constructor(config: Readonly<Config>, logger: Logger) {
+    this.config = config;
+    this.logger = logger;
+    this.socketPath = config.path === '/' ? '/peerjs' : `${config.path}/peerjs`;
+    this.wss = new WebSocketServer({
+      noServer: true,
+      WebSocket: PeerSocket,
+      // Signaling frames are SDP and ICE candidates; nothing legitimate comes near this.
+      maxPayload: 1024 * 1024,
+      perMessageDeflate: false,
+    });
+    this.relayContext = {
+      realm: this.realm,
+      ops: socketOps,
+      expireTimeoutMs: config.expireTimeoutMs,
+      now: Date.now,
+      onQueued: (deadline) => this.armExpiry(deadline),
+      onLeave: (peer) => this.disconnect(peer, CloseCode.NORMAL, 'left'),
+    };
+    // One sweep per server, a third of the alive timeout: a silent peer is closed within 4/3 of it.
+    const sweepEveryMs = Math.max(10, Math.floor(config.aliveTimeoutMs / 3));
+    this.sweepTimer = setInterval(() => this.sweep(sweepEveryMs), sweepEveryMs);
+    this.sweepTimer.unref();
+  }
+
+  get peerCount(): number {
+    return this.realm.peers.size;
+  }
+
+  /** Takes an HTTP upgrade request: only `{prefix}/peerjs` is ours. */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const url = request.url ?? '/';
+    const queryStart = url.indexOf('?');
+    const pathname = queryStart === -1 ? url : url.slice(0, queryStart);
+    if (this.closing) {
+      refuseUpgrade(socket, 400, 'server is shutting down');
+      return;
+    }
+    if (pathname !== this.socketPath && pathname !== `${this.socketPath}/`) {
+      refuseUpgrade(socket, 404, `no WebSocket endpoint at ${pathname}; connect to ${this.socketPath}`);
+      return;
+    }
+    if ((request.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+      refuseUpgrade(socket, 400, 'only WebSocket upgrades are accepted');
+      return;
+    }
+    const query = new URLSearchParams(queryStart === -1 ? '' : url.slice(queryStart + 1));
+    this.wss.handleUpgrade(request, socket, head, (ws) => {
+      this.admit(ws as PeerSocket, query, clientAddress(request, this.config.proxied));
+    });
+  }
+
+  private admit(socket: PeerSocket, query: URLSearchParams, ip: string): void {
+    socket.transport = this;
+    socket.on('error', onSocketError);
+    socket.on('close', onClose);
+    const key = query.get('key');
+    const id = query.get('id');
+    const token = query.get('token');
+    const refuse = (frame: string, reason: string): void => {
+      this.logger.info('peer refused', { id: id !== null && isValidId(id) ? id : undefined, ip, reason });
+      socket.send(frame);
+      socket.close(CloseCode.POLICY_VIOLATION, reason);
+    };
+    if (!key || !id || !token) return refuse(errorFrame(WireError.INVALID_WS_PARAMETERS), 'missing parameters');
+    if (!sameSecret(key, this.config.key)) return refuse(errorFrame(WireError.INVALID_KEY), 'invalid key');
+    if (!isValidId(id)) return refuse(errorFrame(ExtraWireError.INVALID_ID), 'invalid id');
+    if (!isValidToken(token)) return refuse(errorFrame(ExtraWireError.INVALID_TOKEN), 'invalid token');
+
+    const existing = this.realm.peers.get(id);
+    const existingLive = existing !== undefined && socketOps.isOpen(existing.socket);
+    if (existingLive && existing.token !== token) return refuse(ID_TAKEN_FRAME, 'id taken');
+    if (existing === undefined && this.realm.peers.size >= this.config.concurrentLimit) {
+      return refuse(errorFrame(WireError.CONNECTION_LIMIT_EXCEED), 'concurrent limit');
+    }
+
+    const peer: Peer<PeerSocket> = { id, token, socket, lastSeen: Date.now() };
+    socket.peer = peer;
+    this.realm.peers.set(id, peer);
+    if (existing !== undefined) {
+      existing.socket.peer = undefined;
+      existing.socket.close(CloseCode.REPLACED, 'replaced by a new connection with the same id and token');
+    }
+    socket.on('message', onMessage);
+    socket.on('pong', onPong);
+    socket.send(OPEN_FRAME);
+    for (const frame of this.realm.takeQueued(id)) socket.send(frame);
+    this.logger.info(existing === undefined ? 'peer connected' : 'peer reconnected', { id, ip });
+  }
+
+  /** Called when a socket closed: frees its id unless another socket took it over. */
+  forget(socket: PeerSocket, code: number): void {
+    const peer = socket.peer;
+    if (peer === undefined) return;
+    socket.peer = undefined;
+    if (this.realm.peers.get(peer.id) === peer) {
+      this.realm.peers.delete(peer.id);
+      this.logger.info('peer disconnected', { id: peer.id, code });
+    }
+  }
+
+  /** Unregisters a peer at once (its id is free from now on) and closes its socket. */
+  private disconnect(peer: Peer<PeerSocket>, code: number, reason: string): void {
+    if (this.realm.peers.get(peer.id) === peer) {
+      this.realm.peers.delete(peer.id);
+      this.logger.info('peer disconnected', { id: peer.id, code, reason });
+    }
+    peer.socket.peer = undefined;
+    peer.socket.close(code, reason);
+  }
+
+  /** Closes peers silent for the alive timeout; pings the quiet ones so a live client answers with a pong. */
+  private sweep(sweepEveryMs: number): void {
+    const now = Date.now();
+    for (const peer of this.realm.peers.values()) {
+      const silentMs = now - peer.lastSeen;
+      if (silentMs >= this.config.aliveTimeoutMs) {
+        this.disconnect(peer, CloseCode.TIMED_OUT, 'no heartbeat within the alive timeout');
+        // A dead TCP connection never finishes the closing handshake; do not wait for it.
+        peer.socket.terminate();
+      } else if (silentMs >= sweepEveryMs && peer.socket.readyState === WebSocket.OPEN) {
+        peer.socket.ping();
+      }
+    }
+  }
+
+  private armExpiry(deadline: number): void {
+    if (this.closing || deadline >= this.expiryAt) return;
+    if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
+    this.expiryAt = deadline;
+    this.expiryTimer = setTimeout(() => this.runExpiry(), Math.max(0, deadline - Date.now()));
+    this.expiryTimer.unref();
+  }
+
+  private runExpiry(): void {
+    this.expiryTimer = undefined;
+    this.expiryAt = Infinity;
+    expireQueued(this.relayContext);
+    const next = this.realm.nextDeadline();
+    if (next !== undefined) this.armExpiry(next);
+  }
+
+  /** Closes every socket with 1001, waits up to closeTimeoutMs for the handshakes, then terminates the rest. */
+  async close(): Promise<void> {
+    this.closing = true;
+    clearInterval(this.sweepTimer);
+    if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
+    this.realm.clearQueues();
+    const sockets = [...this.wss.clients];
+    const closed = sockets.map(
+      (socket) =>
+        new Promise<void>((resolve) => {
+          if (socket.readyState === WebSocket.CLOSED) return resolve();
+          socket.once('close', () => resolve());
+        }),
+    );
+    for (const socket of sockets) socket.close(CloseCode.GOING_AWAY, 'server shutting down');
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.config.closeTimeoutMs);
+    });
+    await Promise.race([Promise.all(closed), deadline]);
+    clearTimeout(timer);
+    for (const socket of this.wss.clients) socket.terminate();
+    await Promise.all(closed);
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+}
