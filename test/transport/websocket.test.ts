@@ -1,0 +1,348 @@
+// The PeerJS WebSocket protocol over real sockets: admission, relay, queues, expiry, liveness, shutdown.
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { createSignalServer, type SignalServer } from '../../src/server.js';
+import type { Config } from '../../src/config.js';
+import { closeAll, connectPeer, connectRaw, nextMany, socketUrl, type TestClient } from '../support/peer-client.js';
+
+let server: SignalServer | undefined;
+const clients: TestClient[] = [];
+
+async function start(config: Partial<Config> = {}): Promise<SignalServer> {
+  server = createSignalServer({ host: '127.0.0.1', port: 0, ...config });
+  await server.listen();
+  return server;
+}
+
+async function peer(id: string, token?: string): Promise<TestClient> {
+  const client = await connectPeer(server!, id, token);
+  clients.push(client);
+  return client;
+}
+
+function raw(query: Record<string, string | undefined>): TestClient {
+  const client = connectRaw(socketUrl(server!, query));
+  clients.push(client);
+  return client;
+}
+
+afterEach(async () => {
+  await closeAll(clients.splice(0));
+  await server?.close();
+  server = undefined;
+});
+
+describe('admission', () => {
+  const refusals: Array<[string, Record<string, string | undefined>, unknown]> = [
+    ['missing id', { key: 'peerjs', token: 't' }, { type: 'ERROR', payload: { msg: 'No id, token, or key supplied to websocket server' } }],
+    ['missing token', { key: 'peerjs', id: 'a' }, { type: 'ERROR', payload: { msg: 'No id, token, or key supplied to websocket server' } }],
+    ['missing key', { id: 'a', token: 't' }, { type: 'ERROR', payload: { msg: 'No id, token, or key supplied to websocket server' } }],
+    ['empty id', { key: 'peerjs', id: '', token: 't' }, { type: 'ERROR', payload: { msg: 'No id, token, or key supplied to websocket server' } }],
+    ['wrong key', { key: 'nope', id: 'a', token: 't' }, { type: 'ERROR', payload: { msg: 'Invalid key provided' } }],
+    ['id with a slash', { key: 'peerjs', id: 'a/b', token: 't' }, { type: 'ERROR', payload: { msg: expect.stringMatching(/^Invalid id provided/) } }],
+    ['id with a trailing dash', { key: 'peerjs', id: 'a-', token: 't' }, { type: 'ERROR', payload: { msg: expect.stringMatching(/^Invalid id provided/) } }],
+    ['id of 65 characters', { key: 'peerjs', id: 'a'.repeat(65), token: 't' }, { type: 'ERROR', payload: { msg: expect.stringMatching(/^Invalid id provided/) } }],
+    ['token of 257 characters', { key: 'peerjs', id: 'a', token: 't'.repeat(257) }, { type: 'ERROR', payload: { msg: expect.stringMatching(/^Invalid token provided/) } }],
+  ];
+
+  it.each(refusals)('%s: answers ERROR and closes', async (_name, query, expected) => {
+    await start();
+    const client = raw(query);
+    expect(await client.next()).toEqual(expected);
+    expect(await client.closed).toBe(1008);
+    expect(server!.peerCount).toBe(0);
+  });
+
+  it('accepts the longest and most punctuated valid ids', async () => {
+    await start();
+    for (const id of ['a'.repeat(64), 'a b-c_d', '0']) {
+      const client = raw({ key: 'peerjs', id, token: 't', version: '1.5.5' });
+      expect(await client.next()).toEqual({ type: 'OPEN' });
+    }
+    expect(server!.peerCount).toBe(3);
+  });
+
+  it('a second socket with the same id and another token gets ID-TAKEN; the first keeps working', async () => {
+    await start();
+    const first = await peer('alice', 'one');
+    const intruder = raw({ key: 'peerjs', id: 'alice', token: 'two' });
+    expect(await intruder.next()).toEqual({ type: 'ID-TAKEN', payload: { msg: 'ID is taken' } });
+    expect(await intruder.closed).toBe(1008);
+    const bob = await peer('bob');
+    bob.send({ type: 'OFFER', dst: 'alice', payload: { sdp: 'x' } });
+    expect(await first.next()).toEqual({ type: 'OFFER', dst: 'alice', src: 'bob', payload: { sdp: 'x' } });
+  });
+
+  it('the same id and token replaces the old socket, which is closed, and the new one gets OPEN', async () => {
+    await start();
+    const old = await peer('alice', 'secret');
+    const fresh = await peer('alice', 'secret');
+    expect(await old.closed).toBe(4000);
+    expect(server!.peerCount).toBe(1);
+    const bob = await peer('bob');
+    bob.send({ type: 'CANDIDATE', dst: 'alice', payload: { candidate: 'c' } });
+    expect(await fresh.next()).toMatchObject({ type: 'CANDIDATE', src: 'bob' });
+  });
+
+  it('refuses peers over the concurrent limit, and admits again once one leaves', async () => {
+    await start({ concurrentLimit: 2 });
+    const a = await peer('a');
+    await peer('b');
+    const third = raw({ key: 'peerjs', id: 'c', token: 't' });
+    expect(await third.next()).toEqual({ type: 'ERROR', payload: { msg: 'Server has reached its concurrent user limit' } });
+    expect(await third.closed).toBe(1008);
+    a.ws.close();
+    await a.closed;
+    await expect.poll(() => server!.peerCount).toBe(1);
+    await peer('c');
+  });
+
+  it('a reconnect with the same id and token is not counted twice against the limit', async () => {
+    await start({ concurrentLimit: 1 });
+    await peer('a', 'tok');
+    await peer('a', 'tok');
+    expect(server!.peerCount).toBe(1);
+  });
+
+  it('refuses upgrades on any other path with 404', async () => {
+    await start();
+    const port = server!.address()!.port;
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/elsewhere?key=peerjs&id=a&token=t`);
+    ws.on('error', () => {});
+    const status = await new Promise<number>((resolve) => ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));
+    expect(status).toBe(404);
+    ws.terminate();
+  });
+
+  it('serves the socket under a custom path and under the root path', async () => {
+    await start({ path: '/signal/' });
+    expect(socketUrl(server!, {})).toContain('/signal/peerjs?');
+    await peer('a');
+    await server!.close();
+    await start({ path: '/' });
+    await peer('b');
+  });
+});
+
+describe('relay', () => {
+  it('relays every relayed type with the server-set src and every other field unchanged', async () => {
+    await start();
+    const alice = await peer('alice');
+    const bob = await peer('bob');
+    const payload = { sdp: 'v=0\r\n'.repeat(50), type: 'offer', connectionId: 'dc_1', nested: { list: [1, 'two', null] } };
+    for (const type of ['OFFER', 'ANSWER', 'CANDIDATE', 'LEAVE', 'EXPIRE']) {
+      alice.send({ type, dst: 'bob', payload, extra: 42 });
+      expect(await bob.next()).toEqual({ type, dst: 'bob', src: 'alice', payload, extra: 42 });
+    }
+  });
+
+  it('never lets a client spoof src, however it is spelled', async () => {
+    await start();
+    const alice = await peer('alice');
+    const bob = await peer('bob');
+    alice.send({ type: 'OFFER', dst: 'bob', src: 'mallory', payload: 1 });
+    expect(await bob.next()).toMatchObject({ src: 'alice' });
+    alice.sendRaw('{"type":"OFFER","dst":"bob","\\u0073rc":"mallory","payload":2}');
+    expect(await bob.next()).toMatchObject({ src: 'alice', payload: 2 });
+    alice.sendRaw('{"src":"x","type":"OFFER","dst":"bob","src":"mallory","payload":3}  \n');
+    expect(await bob.next()).toMatchObject({ src: 'alice', payload: 3 });
+    // Not even as a duplicate key that a lenient parser would resolve the right way.
+    expect(bob.texts.filter((text) => text.includes('mallory') || text.includes('\\u0073rc'))).toEqual([]);
+    const offers = bob.texts.filter((text) => text.includes('OFFER'));
+    expect(offers).toHaveLength(3);
+    expect(offers.every((text) => text.split('"src"').length === 2)).toBe(true);
+  });
+
+  it('keeps the order of messages from one sender', async () => {
+    await start();
+    const alice = await peer('alice');
+    const bob = await peer('bob');
+    for (let i = 0; i < 100; i++) alice.send({ type: 'CANDIDATE', dst: 'bob', payload: { i } });
+    const received = await nextMany(bob, 100);
+    expect(received.map((message) => (message.payload as { i: number }).i)).toEqual([...Array(100).keys()]);
+  });
+
+  it('queues OFFER/ANSWER/CANDIDATE for an absent peer and delivers them in order after its OPEN', async () => {
+    await start({ expireTimeoutMs: 5000 });
+    const alice = await peer('alice');
+    alice.send({ type: 'OFFER', dst: 'bob', payload: 1 });
+    alice.send({ type: 'LEAVE', dst: 'bob' });
+    alice.send({ type: 'EXPIRE', dst: 'bob' });
+    alice.send({ type: 'CANDIDATE', dst: 'bob', payload: 2 });
+    alice.send({ type: 'ANSWER', dst: 'bob', payload: 3 });
+    await expect.poll(() => alice.ws.bufferedAmount).toBe(0);
+    // A round trip through the server guarantees it handled the frames above before bob connects.
+    alice.send({ type: 'HEARTBEAT' });
+    const probe = await peer('probe');
+    alice.send({ type: 'OFFER', dst: 'probe', payload: 'sync' });
+    await probe.next();
+    const bob = raw({ key: 'peerjs', id: 'bob', token: 't' });
+    const frames = await nextMany(bob, 4);
+    expect(frames).toEqual([
+      { type: 'OPEN' },
+      { type: 'OFFER', dst: 'bob', src: 'alice', payload: 1 },
+      { type: 'CANDIDATE', dst: 'bob', src: 'alice', payload: 2 },
+      { type: 'ANSWER', dst: 'bob', src: 'alice', payload: 3 },
+    ]);
+    expect(alice.pending).toEqual([]);
+  });
+
+  it('sends one EXPIRE per sender and destination when queued messages time out', async () => {
+    await start({ expireTimeoutMs: 150 });
+    const alice = await peer('alice');
+    const carol = await peer('carol');
+    for (let i = 0; i < 5; i++) alice.send({ type: 'CANDIDATE', dst: 'ghost', payload: i });
+    alice.send({ type: 'OFFER', dst: 'phantom' });
+    carol.send({ type: 'OFFER', dst: 'ghost' });
+    const aliceFrames = await nextMany(alice, 2);
+    expect(aliceFrames).toEqual(
+      expect.arrayContaining([
+        { type: 'EXPIRE', src: 'ghost', dst: 'alice' },
+        { type: 'EXPIRE', src: 'phantom', dst: 'alice' },
+      ]),
+    );
+    expect(await carol.next()).toEqual({ type: 'EXPIRE', src: 'ghost', dst: 'carol' });
+    // The dropped messages are not delivered to a late arrival.
+    const ghost = await peer('ghost');
+    alice.send({ type: 'OFFER', dst: 'ghost', payload: 'fresh' });
+    expect(await ghost.next()).toMatchObject({ payload: 'fresh' });
+    await expect(alice.next(300)).rejects.toThrow(/no message/);
+  });
+
+  it('answers EXPIRE at once for a destination id no client could ever hold', async () => {
+    await start();
+    const alice = await peer('alice');
+    alice.send({ type: 'OFFER', dst: 'not/valid' });
+    expect(await alice.next()).toEqual({ type: 'EXPIRE', src: 'not/valid', dst: 'alice' });
+  });
+
+  it('LEAVE without dst unregisters the sender and closes its socket', async () => {
+    await start();
+    const alice = await peer('alice');
+    alice.send({ type: 'LEAVE' });
+    expect(await alice.closed).toBe(1000);
+    expect(server!.peerCount).toBe(0);
+    await peer('alice', 'another-token');
+  });
+
+  it('a destination whose socket is closing counts as absent: the message waits instead of vanishing', async () => {
+    await start({ expireTimeoutMs: 5000 });
+    const alice = await peer('alice');
+    const bob = await peer('bob', 'b');
+    bob.ws.close();
+    await bob.closed;
+    alice.send({ type: 'OFFER', dst: 'bob', payload: 'later' });
+    const again = raw({ key: 'peerjs', id: 'bob', token: 'b' });
+    expect(await nextMany(again, 2)).toEqual([{ type: 'OPEN' }, { type: 'OFFER', dst: 'bob', src: 'alice', payload: 'later' }]);
+  });
+});
+
+describe('bad input', () => {
+  const bad: Array<[string, string | Buffer, boolean, RegExp | undefined]> = [
+    ['malformed JSON', '{"type":', false, /^Invalid message/],
+    ['a JSON array', '[1,2]', false, /^Invalid message/],
+    ['a JSON string', '"OFFER"', false, /^Invalid message/],
+    ['null', 'null', false, /^Invalid message/],
+    ['a missing type', '{"dst":"bob"}', false, /^Invalid message/],
+    ['a numeric type', '{"type":5}', false, /^Invalid message/],
+    ['an unknown type', '{"type":"HACK","dst":"bob"}', false, /unknown type/],
+    ['a relay type without dst', '{"type":"OFFER"}', false, /needs a string "dst"/],
+    ['a relay type with a numeric dst', '{"type":"OFFER","dst":7}', false, /needs a string "dst"/],
+    ['a binary frame', Buffer.from([0, 1, 2, 3]), true, /binary frames/],
+  ];
+
+  it.each(bad)('%s gets an ERROR frame and does not disturb other peers', async (_name, data, binary, expected) => {
+    await start();
+    const mallory = await peer('mallory');
+    const alice = await peer('alice');
+    const bob = await peer('bob');
+    mallory.sendRaw(data, binary);
+    const reply = await mallory.next();
+    expect(reply.type).toBe('ERROR');
+    expect((reply.payload as { msg: string }).msg).toMatch(expected!);
+    alice.send({ type: 'OFFER', dst: 'bob', payload: 'still fine' });
+    expect(await bob.next()).toMatchObject({ src: 'alice', payload: 'still fine' });
+    // The sender stays connected and can still relay.
+    mallory.send({ type: 'CANDIDATE', dst: 'bob' });
+    expect(await bob.next()).toMatchObject({ src: 'mallory' });
+  });
+
+  it('frames from a socket that never registered are ignored', async () => {
+    await start();
+    const bob = await peer('bob');
+    const stranger = raw({ key: 'wrong', id: 'x', token: 't' });
+    stranger.ws.on('open', () => stranger.send({ type: 'OFFER', dst: 'bob' }));
+    await stranger.closed;
+    await expect(bob.next(200)).rejects.toThrow(/no message/);
+  });
+});
+
+describe('liveness', () => {
+  it('closes a peer that sends nothing and answers no ping, and frees its id', async () => {
+    await start({ aliveTimeoutMs: 300 });
+    const url = socketUrl(server!, { key: 'peerjs', id: 'sleepy', token: 't' });
+    // autoPong off: this client behaves like a dead TCP peer.
+    const ws = new WebSocket(url, { autoPong: false });
+    ws.on('error', () => {});
+    const closed = new Promise<void>((resolve) => ws.on('close', () => resolve()));
+    await closed;
+    expect(server!.peerCount).toBe(0);
+    await peer('sleepy', 'other');
+  });
+
+  it('keeps a peer that only answers pings (pongs count as alive)', async () => {
+    await start({ aliveTimeoutMs: 300 });
+    const quiet = await peer('quiet');
+    let pings = 0;
+    quiet.ws.on('ping', () => pings++);
+    await expect.poll(() => pings, { timeout: 3000 }).toBeGreaterThanOrEqual(4);
+    expect(quiet.ws.readyState).toBe(WebSocket.OPEN);
+    expect(server!.peerCount).toBe(1);
+  });
+
+  it('keeps a peer that sends HEARTBEAT frames', async () => {
+    await start({ aliveTimeoutMs: 300 });
+    const url = socketUrl(server!, { key: 'peerjs', id: 'beating', token: 't' });
+    const ws = new WebSocket(url, { autoPong: false });
+    clients.push({ ws, closed: new Promise((resolve) => ws.on('close', resolve)) } as unknown as TestClient);
+    ws.on('error', () => {});
+    let beats = 0;
+    ws.on('message', () => {
+      const timer = setInterval(() => {
+        if (ws.readyState !== WebSocket.OPEN) return clearInterval(timer);
+        ws.send('{"type":"HEARTBEAT"}');
+        beats++;
+      }, 50);
+    });
+    await expect.poll(() => beats, { timeout: 3000 }).toBeGreaterThanOrEqual(20);
+    expect(ws.readyState).toBe(WebSocket.OPEN);
+  });
+});
+
+describe('shutdown', () => {
+  it('closes every socket with 1001 and resolves close() once; close() is idempotent', async () => {
+    await start();
+    const a = await peer('a');
+    const b = await peer('b');
+    const first = server!.close();
+    const second = server!.close();
+    expect(second).toBe(first);
+    await first;
+    expect(await a.closed).toBe(1001);
+    expect(await b.closed).toBe(1001);
+  });
+
+  it('terminates sockets that never finish the closing handshake after closeTimeoutMs', async () => {
+    await start({ closeTimeoutMs: 200 });
+    const url = socketUrl(server!, { key: 'peerjs', id: 'stuck', token: 't' });
+    const ws = new WebSocket(url);
+    ws.on('error', () => {});
+    await new Promise((resolve) => ws.once('message', resolve));
+    // Stop reading so the close frame is never answered.
+    (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const started = Date.now();
+    await server!.close();
+    expect(Date.now() - started).toBeLessThan(3000);
+    ws.terminate();
+  });
+});
