@@ -35,6 +35,30 @@ export interface Config {
   proxied: boolean;
   /** How long close() waits for sockets to finish their closing handshake, in ms. Default 5000. */
   closeTimeoutMs: number;
+  /** Largest WebSocket frame accepted, in bytes; a larger one closes the socket with 1009 before it is buffered. Default 65536. */
+  maxMessageSizeBytes: number;
+  /** Frames per second each socket may send on average, heartbeats included; 0 disables the limit. Default 50. */
+  rateLimitPerSec: number;
+  /** Frames a socket may send in a burst above the rate. Default 200. */
+  rateBurst: number;
+  /** Most messages waiting for one absent peer. Default 256. */
+  queueLimit: number;
+  /** Most bytes waiting for one absent peer. Default 1 MiB. */
+  queueBytes: number;
+  /** Most bytes waiting for all absent peers together. Default 64 MiB. */
+  queueTotalBytes: number;
+  /** A destination whose unsent data passes this many bytes (it is not reading) is disconnected. Default 4 MiB. */
+  maxBufferedBytes: number;
+  /** Most WebSocket connections from one IP address; 0 is no limit. Default 0 (behind a proxy all clients share one address). */
+  maxConnectionsPerIp: number;
+  /** Time a client has to send complete HTTP/upgrade request headers, in ms. Default 10000. */
+  handshakeTimeoutMs: number;
+  /** WebSocket `Origin` values allowed to connect; empty allows any. Default []. */
+  allowedOrigins: readonly string[];
+  /** When set, `GET .../peers` also needs `Authorization: Bearer <adminToken>`. Default none. */
+  adminToken: string | undefined;
+  /** When set, a peer's token must be an HMAC of its id and an expiry under this secret (see tokens.ts). Default none. */
+  tokenSecret: string | undefined;
 }
 
 /** The only place defaults live. */
@@ -52,6 +76,18 @@ export const DEFAULTS: Readonly<Config> = Object.freeze({
   cors: Object.freeze([]) as readonly string[],
   proxied: false,
   closeTimeoutMs: 5000,
+  maxMessageSizeBytes: 65536,
+  rateLimitPerSec: 50,
+  rateBurst: 200,
+  queueLimit: 256,
+  queueBytes: 1024 * 1024,
+  queueTotalBytes: 64 * 1024 * 1024,
+  maxBufferedBytes: 4 * 1024 * 1024,
+  maxConnectionsPerIp: 0,
+  handshakeTimeoutMs: 10000,
+  allowedOrigins: Object.freeze([]) as readonly string[],
+  adminToken: undefined,
+  tokenSecret: undefined,
 });
 
 /** Largest value a Node timer accepts (about 24.8 days). */
@@ -117,5 +153,25 @@ export function resolveConfig(partial: Partial<Config> = {}): Readonly<Config> {
     throw configError('cors must be an array of origin strings such as "https://app.example.com"');
   }
   merged.cors = Object.freeze(merged.cors.map((origin) => origin.replace(/\/+$/, '')));
+  if (!Array.isArray(merged.allowedOrigins) || merged.allowedOrigins.some((origin) => typeof origin !== 'string')) {
+    throw configError('allowedOrigins must be an array of origin strings such as "https://app.example.com"');
+  }
+  merged.allowedOrigins = Object.freeze(merged.allowedOrigins.map((origin) => origin.replace(/\/+$/, '')));
+  checkInteger('maxMessageSizeBytes', merged.maxMessageSizeBytes, 1024, 100 * 1024 * 1024);
+  checkInteger('rateLimitPerSec', merged.rateLimitPerSec, 0, 1_000_000);
+  checkInteger('rateBurst', merged.rateBurst, 1, 1_000_000);
+  checkInteger('queueLimit', merged.queueLimit, 0, 1_000_000);
+  checkInteger('queueBytes', merged.queueBytes, 0, 2 ** 40);
+  checkInteger('queueTotalBytes', merged.queueTotalBytes, 0, 2 ** 40);
+  checkInteger('maxBufferedBytes', merged.maxBufferedBytes, 1024, 2 ** 40);
+  checkInteger('maxConnectionsPerIp', merged.maxConnectionsPerIp, 0, 10_000_000);
+  checkInteger('handshakeTimeoutMs', merged.handshakeTimeoutMs, 100, MAX_TIMER_MS);
+  for (const name of ['adminToken', 'tokenSecret'] as const) {
+    const value = merged[name];
+    if (value === undefined) continue;
+    if (typeof value !== 'string' || value.length < 16) {
+      throw configError(`${name} must be a string of at least 16 characters (use a long random value)`);
+    }
+  }
   return Object.freeze(merged);
 }

@@ -7,3 +7,5 @@ export { createLogger } from './logger.js';
 export type { Logger, LogFields, LoggerOptions } from './logger.js';
 export { PeerSignalError } from './errors.js';
 export type { PeerSignalErrorCode } from './errors.js';
+export { createPeerToken, verifyPeerToken } from './tokens.js';
+export type { PeerTokenOptions, TokenCheck } from './tokens.js';

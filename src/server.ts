@@ -77,12 +77,18 @@ export function createSignalServer(partial: Partial<Config> = {}, options: Signa
     },
   });
 
+  // Connections that never finish their request headers (slowloris, stuck upgrades) are dropped after this.
+  const timeouts = {
+    headersTimeout: config.handshakeTimeoutMs,
+    requestTimeout: config.handshakeTimeoutMs,
+    connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(config.handshakeTimeoutMs / 4))),
+  };
   let httpServer: HttpServer;
   try {
     httpServer =
       config.sslKey !== undefined && config.sslCert !== undefined
-        ? createHttpsServer({ key: config.sslKey, cert: config.sslCert }, handler)
-        : createHttpServer(handler);
+        ? createHttpsServer({ key: config.sslKey, cert: config.sslCert, ...timeouts }, handler)
+        : createHttpServer(timeouts, handler);
   } catch (error) {
     throw new PeerSignalError(
       'PEER_SIGNAL_ERR_TLS',

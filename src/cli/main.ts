@@ -6,6 +6,7 @@ import { CliError, ExitCode } from './output.js';
 import { createHealthCommand } from './health.js';
 import { createPeersCommand } from './peers.js';
 import { createServeCommand } from './serve.js';
+import { createTokenCommand } from './token.js';
 
 /** commander prints suggestions on a second line; we promise one line per error. */
 function oneLine(text: string): string {
@@ -27,7 +28,7 @@ function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(oneLine(text)) });
   const serve = createServeCommand();
-  for (const command of [serve, createHealthCommand(), createPeersCommand()]) {
+  for (const command of [serve, createHealthCommand(), createPeersCommand(), createTokenCommand()]) {
     addCommonOptions(command);
     command.exitOverride().configureOutput({ outputError: (text, write) => write(oneLine(text)) });
     program.addCommand(command, command.name() === 'serve' ? { isDefault: true } : undefined);

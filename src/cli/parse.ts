@@ -71,3 +71,36 @@ export function closest(word: string, candidates: readonly string[]): string | u
   }
   return best;
 }
+
+const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
+
+/** Bytes as a whole number with an optional binary unit: `65536`, `64k`, `64KiB`, `1m`, `1MiB`. */
+export function parseBytesIn(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const match = /^(\d+)\s*([a-z]*)$/i.exec(value.trim());
+    const unit = match ? BYTE_UNITS[match[2]!.toLowerCase()] : undefined;
+    const bytes = match && unit !== undefined ? Number(match[1]) * unit : Number.NaN;
+    if (!Number.isSafeInteger(bytes) || bytes < min || bytes > max) {
+      throw new InvalidArgumentError(`It must be a size in bytes from ${min} to ${max}, such as 65536, 64KiB or 1MiB.`);
+    }
+    return bytes;
+  };
+}
+
+const DURATION_UNITS: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600, d: 86400 };
+
+/** A duration in whole seconds: `3600`, `90s`, `15m`, `1h`, `7d`. */
+export function parseDurationSeconds(value: string): number {
+  const match = /^(\d+)\s*([smhd]?)$/i.exec(value.trim());
+  const seconds = match ? Number(match[1]) * DURATION_UNITS[match[2]!.toLowerCase()]! : Number.NaN;
+  if (!Number.isSafeInteger(seconds) || seconds <= 0) {
+    throw new InvalidArgumentError('It must be a positive duration such as 3600, 90s, 15m, 1h or 7d.');
+  }
+  return seconds;
+}
+
+/** A secret shared with the server: long enough that guessing it is hopeless. */
+export function parseSecret(value: string): string {
+  if (value.length < 16) throw new InvalidArgumentError('It must be at least 16 characters long; use a long random value.');
+  return value;
+}

@@ -12,6 +12,7 @@ interface PeersOptions {
   json?: boolean;
   color?: boolean;
   insecure?: boolean;
+  adminToken?: string;
 }
 
 async function runPeers(options: PeersOptions): Promise<void> {
@@ -20,7 +21,9 @@ async function runPeers(options: PeersOptions): Promise<void> {
   const url = joinUrl(base, `/${encodeURIComponent(options.key)}/peers`);
   let answer;
   try {
-    answer = await httpGet(url, options.timeout, { accept: 'application/json' }, options.insecure === true);
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (options.adminToken !== undefined) headers.authorization = `Bearer ${options.adminToken}`;
+    answer = await httpGet(url, options.timeout, headers, options.insecure === true);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     throw new CliError(`no server answered at ${base.href} (${code}); start one with peer-signal, or pass --url`);
@@ -33,6 +36,9 @@ async function runPeers(options: PeersOptions): Promise<void> {
   }
   if (answer.status === 401) {
     const reason = body !== null && typeof body === 'object' && 'error' in body ? String(body.error) : 'unauthorized';
+    if (/admin token/i.test(reason)) {
+      throw new CliError(`${base.href} needs an admin token for the peer list; pass --admin-token or set PEER_SIGNAL_ADMIN_TOKEN`);
+    }
     if (/discovery/i.test(reason)) {
       throw new CliError(`peer discovery is off on ${base.href}; restart that server with --allow-discovery (or ALLOW_DISCOVERY=true)`);
     }
@@ -56,6 +62,7 @@ export function createPeersCommand(): Command {
     .addOption(new Option('--url <url>', 'server URL (default: built from HOST, PORT and PATH_PREFIX)'))
     .addOption(new Option('-k, --key <key>', 'the server key').env('API_KEY').default(DEFAULTS.key))
     .addOption(new Option('--timeout <ms>', 'time limit for the request').default(3000).argParser(parseIntegerIn(1, 600_000)))
+    .addOption(new Option('--admin-token <token>', "the server's admin token, if it has one").env('PEER_SIGNAL_ADMIN_TOKEN'))
     .addOption(new Option('--insecure', 'accept self-signed HTTPS certificates'))
     .addOption(new Option('--json', 'print a JSON array of ids'))
     .action(async (options: PeersOptions) => runPeers(options));

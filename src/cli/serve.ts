@@ -7,7 +7,16 @@ import { createLogger } from '../logger.js';
 import { createSignalServer, type ListeningInfo } from '../server.js';
 import { VERSION } from '../version.js';
 import { CliError, ExitCode, createOutput, usageError, type Output } from './output.js';
-import { closest, collectOrigins, parseBooleanWord, parseMilliseconds, parseIntegerIn, parsePort } from './parse.js';
+import {
+  closest,
+  collectOrigins,
+  parseBooleanWord,
+  parseBytesIn,
+  parseIntegerIn,
+  parseMilliseconds,
+  parsePort,
+  parseSecret,
+} from './parse.js';
 
 interface ServeOptions {
   port: number;
@@ -23,6 +32,18 @@ interface ServeOptions {
   cors?: string[];
   proxied: boolean;
   logLevel: LogLevel;
+  maxMessageSize: number;
+  rateLimit: number;
+  rateBurst: number;
+  queueLimit: number;
+  queueBytes: number;
+  queueTotalBytes: number;
+  maxBuffered: number;
+  maxConnectionsPerIp: number;
+  handshakeTimeout: number;
+  allowedOrigins?: string[];
+  adminToken?: string;
+  tokenSecret?: string;
   json?: boolean;
   color?: boolean;
   debug?: boolean;
@@ -79,6 +100,75 @@ export function addServeOptions(command: Command): Command {
     )
     .addOption(
       new Option('--log-level <level>', 'log verbosity').env('PEER_SIGNAL_LOG_LEVEL').default(DEFAULT_LOG_LEVEL).choices(LOG_LEVELS),
+    )
+    .addOption(
+      new Option('--max-message-size <bytes>', 'largest frame accepted; a larger one closes that socket with 1009')
+        .env('PEER_SIGNAL_MAX_MESSAGE_SIZE')
+        .default(DEFAULTS.maxMessageSizeBytes)
+        .argParser(parseBytesIn(1024, 100 * 1024 * 1024)),
+    )
+    .addOption(
+      new Option('--rate-limit <msgs/s>', 'frames per second per socket, heartbeats included; 0 disables')
+        .env('PEER_SIGNAL_RATE_LIMIT')
+        .default(DEFAULTS.rateLimitPerSec)
+        .argParser(parseIntegerIn(0, 1_000_000)),
+    )
+    .addOption(
+      new Option('--rate-burst <n>', 'frames a socket may send at once above the rate')
+        .env('PEER_SIGNAL_RATE_BURST')
+        .default(DEFAULTS.rateBurst)
+        .argParser(parseIntegerIn(1, 1_000_000)),
+    )
+    .addOption(
+      new Option('--queue-limit <n>', 'most messages waiting for one absent peer')
+        .env('PEER_SIGNAL_QUEUE_LIMIT')
+        .default(DEFAULTS.queueLimit)
+        .argParser(parseIntegerIn(0, 1_000_000)),
+    )
+    .addOption(
+      new Option('--queue-bytes <bytes>', 'most bytes waiting for one absent peer')
+        .env('PEER_SIGNAL_QUEUE_BYTES')
+        .default(DEFAULTS.queueBytes)
+        .argParser(parseBytesIn(0, 2 ** 40)),
+    )
+    .addOption(
+      new Option('--queue-total-bytes <bytes>', 'most bytes waiting for all absent peers together')
+        .env('PEER_SIGNAL_QUEUE_TOTAL_BYTES')
+        .default(DEFAULTS.queueTotalBytes)
+        .argParser(parseBytesIn(0, 2 ** 40)),
+    )
+    .addOption(
+      new Option('--max-buffered <bytes>', 'disconnect a peer whose unsent data passes this (it is not reading)')
+        .env('PEER_SIGNAL_MAX_BUFFERED')
+        .default(DEFAULTS.maxBufferedBytes)
+        .argParser(parseBytesIn(1024, 2 ** 40)),
+    )
+    .addOption(
+      new Option('--max-connections-per-ip <n>', 'most WebSocket connections per client address; 0 is no limit')
+        .env('PEER_SIGNAL_MAX_CONNECTIONS_PER_IP')
+        .default(DEFAULTS.maxConnectionsPerIp)
+        .argParser(parseIntegerIn(0, 10_000_000)),
+    )
+    .addOption(
+      new Option('--handshake-timeout <ms>', 'time a client has to send complete request headers')
+        .env('PEER_SIGNAL_HANDSHAKE_TIMEOUT')
+        .default(DEFAULTS.handshakeTimeoutMs)
+        .argParser(parseIntegerIn(100, 2 ** 31 - 1)),
+    )
+    .addOption(
+      new Option('--allowed-origins <origin...>', 'WebSocket Origin allow-list, space- or comma-separated (default: any)')
+        .env('PEER_SIGNAL_ALLOWED_ORIGINS')
+        .argParser(collectOrigins),
+    )
+    .addOption(
+      new Option('--admin-token <token>', 'require Authorization: Bearer <token> for the peer list (prefer the env var)')
+        .env('PEER_SIGNAL_ADMIN_TOKEN')
+        .argParser(parseSecret),
+    )
+    .addOption(
+      new Option('--token-secret <secret>', 'accept only ids with a token signed by this secret (prefer the env var)')
+        .env('PEER_SIGNAL_TOKEN_SECRET')
+        .argParser(parseSecret),
     )
     .addOption(new Option('--json', 'machine-readable output: a JSON listening line, then JSON log lines'))
     // The official `peerjs` CLI's spellings, so existing scripts keep working after renaming the command.
@@ -140,6 +230,18 @@ export function configFromOptions(command: Command, options: ServeOptions): Part
     sslCert: sslCertFile === undefined ? undefined : readPem('--ssl-cert', 'PEER_SIGNAL_SSL_CERT', sslCertFile),
     cors: options.cors ?? [],
     proxied: envBoolean(command, 'proxied', 'PEER_SIGNAL_PROXIED', options.proxied),
+    maxMessageSizeBytes: options.maxMessageSize,
+    rateLimitPerSec: options.rateLimit,
+    rateBurst: options.rateBurst,
+    queueLimit: options.queueLimit,
+    queueBytes: options.queueBytes,
+    queueTotalBytes: options.queueTotalBytes,
+    maxBufferedBytes: options.maxBuffered,
+    maxConnectionsPerIp: options.maxConnectionsPerIp,
+    handshakeTimeoutMs: options.handshakeTimeout,
+    allowedOrigins: options.allowedOrigins ?? [],
+    adminToken: options.adminToken,
+    tokenSecret: options.tokenSecret,
   };
 }
 
@@ -182,7 +284,7 @@ function printListening(output: Output, config: Readonly<Config>, info: Listenin
 export async function runServe(command: Command): Promise<void> {
   const options = command.opts<ServeOptions>();
   if (command.args.length > 0) {
-    const guess = closest(command.args[0]!, ['serve', 'health', 'peers', 'help']);
+    const guess = closest(command.args[0]!, ['serve', 'health', 'peers', 'token', 'help']);
     throw usageError(
       `unknown command '${command.args[0]}'${guess ? ` (did you mean ${guess}?)` : ''}; run peer-signal --help to see the commands`,
     );

@@ -83,6 +83,17 @@ export function createRequestHandler(ctx: RouteContext): (request: IncomingMessa
   const sendInfo: RouteHandler = (request, response) => sendJson(request, response, 200, info());
   const sendId: RouteHandler = (request, response) => send(request, response, 200, 'text/plain; charset=utf-8', ctx.generateId());
   const sendPeers: RouteHandler = (request, response) => {
+    if (config.adminToken !== undefined) {
+      const header = request.headers.authorization ?? '';
+      const bearer = header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : '';
+      if (!sameSecret(bearer, config.adminToken)) {
+        response.setHeader('WWW-Authenticate', 'Bearer realm="peer-signal"');
+        sendJson(request, response, 401, {
+          error: 'this server requires an admin token for the peer list; send Authorization: Bearer <token> (peer-signal peers --admin-token)',
+        });
+        return;
+      }
+    }
     if (!config.allowDiscovery) {
       sendJson(request, response, 401, {
         error: 'peer discovery is disabled; start the server with --allow-discovery (or ALLOW_DISCOVERY=true) to list peers',

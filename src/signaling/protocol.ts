@@ -31,6 +31,9 @@ export const ExtraWireError = {
   UNKNOWN_TYPE: 'Invalid message: unknown type',
   MISSING_DST: 'Invalid message: this type needs a string "dst"',
   BINARY_FRAME: 'Invalid message: binary frames are not supported, send JSON text',
+  RATE_LIMITED: 'Rate limit exceeded: this connection sent too many messages too fast',
+  TOKEN_REJECTED: 'Invalid token provided: this server needs a signed token for the id (see peer-signal token)',
+  TOKEN_EXPIRED: 'Invalid token provided: the signed token has expired; fetch a new one from your backend',
 } as const;
 
 /** Ids the peerjs client itself accepts (util.validateId), capped at 64 characters. */

@@ -7,14 +7,17 @@ export interface Peer<S> {
   readonly socket: S;
   /** Date.now() of the last frame or pong from this peer. */
   lastSeen: number;
+  /** Rate limit token bucket: frames this peer may still send now, and when it was last refilled. */
+  allowance: number;
+  refilledAt: number;
 }
 
 /** A frame waiting for `dst` to connect. */
 interface QueuedMessage {
   readonly src: string;
   readonly dst: string;
-  /** The frame exactly as `dst` will receive it (src already set). */
-  readonly frame: string;
+  /** The frame exactly as `dst` will receive it (src already set); emptied once settled to free memory early. */
+  frame: string;
   /** Date.now() after which the message expires. */
   readonly deadline: number;
   /** Set once the message was delivered or dropped, so the timeline can skip it. */
@@ -27,11 +30,31 @@ export interface ExpiredPair {
   readonly dst: string;
 }
 
+/** The waiting messages of one destination and their size. */
+interface DestinationQueue {
+  messages: QueuedMessage[];
+  bytes: number;
+}
+
+/** Caps on what waits for absent peers, so no client can grow the server's memory without bound. */
+export interface QueueLimits {
+  /** Most messages per destination. */
+  queueLimit: number;
+  /** Most bytes (characters of JSON text) per destination. */
+  queueBytes: number;
+  /** Most bytes for all destinations together. */
+  queueTotalBytes: number;
+}
+
+const UNLIMITED: QueueLimits = { queueLimit: Infinity, queueBytes: Infinity, queueTotalBytes: Infinity };
+
 export class Realm<S> {
   /** Connected peers by id. */
   readonly peers = new Map<string, Peer<S>>();
   /** Undelivered messages by destination id, oldest first. */
-  private readonly queues = new Map<string, QueuedMessage[]>();
+  private readonly queues = new Map<string, DestinationQueue>();
+  private readonly limits: QueueLimits;
+  private totalBytes = 0;
   /**
    * Every queued message in enqueue order. All messages share one expire timeout, so deadlines
    * are non-decreasing along it and expiry only ever looks at the head: no scan of all peers.
@@ -39,6 +62,10 @@ export class Realm<S> {
   private timeline: QueuedMessage[] = [];
   private timelineHead = 0;
   private queuedCount = 0;
+
+  constructor(limits: QueueLimits = UNLIMITED) {
+    this.limits = limits;
+  }
 
   /** Number of messages waiting for absent peers. */
   get queuedMessages(): number {
@@ -50,16 +77,34 @@ export class Realm<S> {
     return this.queues.size;
   }
 
-  enqueue(src: string, dst: string, frame: string, deadline: number): void {
-    const message: QueuedMessage = { src, dst, frame, deadline, settled: false };
-    let queue = this.queues.get(dst);
-    if (queue === undefined) {
-      queue = [];
-      this.queues.set(dst, queue);
+  /** Characters of JSON text waiting for all absent peers. */
+  get queuedBytes(): number {
+    return this.totalBytes;
+  }
+
+  /** Queues `frame` for `dst`; returns false (and keeps nothing) when a queue cap would be passed. */
+  enqueue(src: string, dst: string, frame: string, deadline: number): boolean {
+    const size = frame.length;
+    const queue = this.queues.get(dst);
+    const count = queue === undefined ? 0 : queue.messages.length;
+    const bytes = queue === undefined ? 0 : queue.bytes;
+    if (
+      count + 1 > this.limits.queueLimit ||
+      bytes + size > this.limits.queueBytes ||
+      this.totalBytes + size > this.limits.queueTotalBytes
+    ) {
+      return false;
     }
-    queue.push(message);
+    const message: QueuedMessage = { src, dst, frame, deadline, settled: false };
+    if (queue === undefined) this.queues.set(dst, { messages: [message], bytes: size });
+    else {
+      queue.messages.push(message);
+      queue.bytes += size;
+    }
     this.timeline.push(message);
     this.queuedCount++;
+    this.totalBytes += size;
+    return true;
   }
 
   /** Removes and returns the frames waiting for `id`, in the order they were sent. */
@@ -67,10 +112,13 @@ export class Realm<S> {
     const queue = this.queues.get(id);
     if (queue === undefined) return [];
     this.queues.delete(id);
-    this.queuedCount -= queue.length;
-    return queue.map((message) => {
+    this.queuedCount -= queue.messages.length;
+    this.totalBytes -= queue.bytes;
+    return queue.messages.map((message) => {
+      const frame = message.frame;
       message.settled = true;
-      return message.frame;
+      message.frame = '';
+      return frame;
     });
   }
 
@@ -102,16 +150,19 @@ export class Realm<S> {
     const queue = this.queues.get(dst);
     if (queue === undefined) return;
     const kept: QueuedMessage[] = [];
-    for (const message of queue) {
+    for (const message of queue.messages) {
       if (message.src === src) {
+        queue.bytes -= message.frame.length;
+        this.totalBytes -= message.frame.length;
         message.settled = true;
+        message.frame = '';
         this.queuedCount--;
       } else {
         kept.push(message);
       }
     }
     if (kept.length === 0) this.queues.delete(dst);
-    else this.queues.set(dst, kept);
+    else queue.messages = kept;
   }
 
   private skipSettled(): void {
@@ -139,5 +190,6 @@ export class Realm<S> {
     this.timeline = [];
     this.timelineHead = 0;
     this.queuedCount = 0;
+    this.totalBytes = 0;
   }
 }

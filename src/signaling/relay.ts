@@ -15,6 +15,8 @@ export interface SocketOps<S> {
   send(socket: S, frame: string): void;
   /** False once the socket is closing or closed: such a destination counts as absent. */
   isOpen(socket: S): boolean;
+  /** Bytes sent to the socket but not yet handed to the kernel: grows when the peer does not read. */
+  bufferedAmount(socket: S): number;
   close(socket: S, code: number, reason: string): void;
 }
 
@@ -22,11 +24,32 @@ export interface RelayContext<S> {
   readonly realm: Realm<S>;
   readonly ops: SocketOps<S>;
   readonly expireTimeoutMs: number;
+  /** Average frames per second per peer; 0 disables rate limiting. */
+  readonly rateLimitPerSec: number;
+  /** Frames a peer may send at once above the rate. */
+  readonly rateBurst: number;
+  /** A destination with more unsent bytes than this is disconnected instead of buffering more. */
+  readonly maxBufferedBytes: number;
   /** Called after a message was queued, so the owner can arm its expiry timer. */
   onQueued(deadline: number): void;
   /** Called when a peer asked to leave (LEAVE without dst). */
   onLeave(peer: Peer<S>): void;
+  /** Called when a peer sent faster than the rate limit: the owner answers ERROR and closes it. */
+  onRateLimited(peer: Peer<S>): void;
+  /** Called when a destination stopped reading: the owner disconnects it. */
+  onStalled(peer: Peer<S>): void;
   now(): number;
+}
+
+/** Token bucket: refills at rateLimitPerSec up to rateBurst; each frame costs one. */
+function withinRate<S>(ctx: RelayContext<S>, peer: Peer<S>, now: number): boolean {
+  if (ctx.rateLimitPerSec === 0) return true;
+  const refill = ((now - peer.refilledAt) * ctx.rateLimitPerSec) / 1000;
+  peer.allowance = Math.min(ctx.rateBurst, peer.allowance + refill);
+  peer.refilledAt = now;
+  if (peer.allowance < 1) return false;
+  peer.allowance -= 1;
+  return true;
 }
 
 const RELAY_SUFFIX_START = ',"src":"';
@@ -49,7 +72,12 @@ function withServerSrc(text: string, message: Record<string, unknown>, senderId:
 
 /** Handles one text frame from `sender`. Never throws on any input. */
 export function handleFrame<S>(ctx: RelayContext<S>, sender: Peer<S>, text: string): void {
-  sender.lastSeen = ctx.now();
+  const now = ctx.now();
+  sender.lastSeen = now;
+  if (!withinRate(ctx, sender, now)) {
+    ctx.onRateLimited(sender);
+    return;
+  }
   // The peerjs client sends this every 5 s; skip the parser for it.
   if (text === HEARTBEAT_FRAME) return;
 
@@ -106,17 +134,20 @@ function relay<S>(
   }
   const target = ctx.realm.peers.get(dst);
   if (target !== undefined && ctx.ops.isOpen(target.socket)) {
-    ctx.ops.send(target.socket, withServerSrc(text, fields, sender.id));
-    return;
+    if (ctx.ops.bufferedAmount(target.socket) <= ctx.maxBufferedBytes) {
+      ctx.ops.send(target.socket, withServerSrc(text, fields, sender.id));
+      return;
+    }
+    // The destination does not read: drop it rather than buffer without bound; it now counts as absent.
+    ctx.onStalled(target);
   }
   if (!QUEUED_TYPES.has(type)) return; // LEAVE and EXPIRE for absent peers are dropped.
-  if (!isValidId(dst)) {
-    // Nobody can ever connect with that id: answer at once instead of holding the message.
+  // Nobody can ever connect with an invalid id, and a full queue takes nothing more: answer at once.
+  const deadline = ctx.now() + ctx.expireTimeoutMs;
+  if (!isValidId(dst) || !ctx.realm.enqueue(sender.id, dst, withServerSrc(text, fields, sender.id), deadline)) {
     ctx.ops.send(sender.socket, expireFrame(dst, sender.id));
     return;
   }
-  const deadline = ctx.now() + ctx.expireTimeoutMs;
-  ctx.realm.enqueue(sender.id, dst, withServerSrc(text, fields, sender.id), deadline);
   ctx.onQueued(deadline);
 }
 

@@ -18,11 +18,14 @@ import { Realm, type Peer } from '../signaling/realm.js';
 import { expireQueued, handleFrame, type RelayContext, type SocketOps } from '../signaling/relay.js';
 import { clientAddress } from '../http/client-address.js';
 import { sameSecret } from '../secrets.js';
+import { verifyPeerToken } from '../tokens.js';
 
 /** The server-side socket class: carries its peer and its transport so listeners can be shared functions. */
 class PeerSocket extends WebSocket {
   peer: Peer<PeerSocket> | undefined = undefined;
   transport: WebSocketTransport | undefined = undefined;
+  /** Client address, counted against maxConnectionsPerIp until the socket closes. */
+  ip = '';
 }
 
 const socketOps: SocketOps<PeerSocket> = {
@@ -31,6 +34,9 @@ const socketOps: SocketOps<PeerSocket> = {
   },
   isOpen(socket) {
     return socket.readyState === WebSocket.OPEN;
+  },
+  bufferedAmount(socket) {
+    return socket.bufferedAmount;
   },
   close(socket, code, reason) {
     socket.close(code, reason);
@@ -59,6 +65,7 @@ function onPong(this: WebSocket): void {
 function onClose(this: WebSocket, code: number): void {
   const socket = this as PeerSocket;
   socket.transport?.forget(socket, code);
+  socket.transport?.releaseAddress(socket.ip);
 }
 
 function onSocketError(this: WebSocket, error: Error): void {
@@ -67,17 +74,19 @@ function onSocketError(this: WebSocket, error: Error): void {
   socket.transport?.logger.debug('socket error', { id: socket.peer?.id, reason: error.message });
 }
 
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests' };
+
 function refuseUpgrade(socket: Duplex, status: number, reason: string): void {
   const body = JSON.stringify({ error: reason });
   socket.end(
-    `HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : 'Bad Request'}\r\n` +
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Bad Request'}\r\n` +
       'Connection: close\r\nContent-Type: application/json\r\n' +
       `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
 }
 
 export class WebSocketTransport {
-  readonly realm = new Realm<PeerSocket>();
+  readonly realm: Realm<PeerSocket>;
   readonly relayContext: RelayContext<PeerSocket>;
   readonly logger: Logger;
   private readonly config: Readonly<Config>;
@@ -87,25 +96,42 @@ export class WebSocketTransport {
   private expiryTimer: NodeJS.Timeout | undefined;
   private expiryAt = Infinity;
   private closing = false;
+  /** Open WebSocket connections per client address (only tracked when maxConnectionsPerIp is set). */
+  private readonly connectionsByIp = new Map<string, number>();
 
   constructor(config: Readonly<Config>, logger: Logger) {
     this.config = config;
     this.logger = logger;
+    this.realm = new Realm<PeerSocket>(config);
     this.socketPath = config.path === '/' ? '/peerjs' : `${config.path}/peerjs`;
     this.wss = new WebSocketServer({
       noServer: true,
       WebSocket: PeerSocket,
-      // Signaling frames are SDP and ICE candidates; nothing legitimate comes near this.
-      maxPayload: 1024 * 1024,
+      // ws checks the length in the frame header and closes with 1009 before buffering the payload.
+      maxPayload: config.maxMessageSizeBytes,
       perMessageDeflate: false,
     });
     this.relayContext = {
       realm: this.realm,
       ops: socketOps,
       expireTimeoutMs: config.expireTimeoutMs,
+      rateLimitPerSec: config.rateLimitPerSec,
+      rateBurst: config.rateBurst,
+      maxBufferedBytes: config.maxBufferedBytes,
       now: Date.now,
       onQueued: (deadline) => this.armExpiry(deadline),
       onLeave: (peer) => this.disconnect(peer, CloseCode.NORMAL, 'left'),
+      onRateLimited: (peer) => {
+        this.logger.warn('peer rate limited', { id: peer.id });
+        peer.socket.send(errorFrame(ExtraWireError.RATE_LIMITED));
+        this.disconnect(peer, CloseCode.POLICY_VIOLATION, 'rate limit exceeded');
+      },
+      onStalled: (peer) => {
+        this.logger.warn('peer not reading, disconnected', { id: peer.id, buffered: peer.socket.bufferedAmount });
+        this.disconnect(peer, CloseCode.POLICY_VIOLATION, 'not reading');
+        // It does not read, so it would never finish a closing handshake either.
+        peer.socket.terminate();
+      },
     };
     // One sweep per server, a third of the alive timeout: a silent peer is closed within 4/3 of it.
     const sweepEveryMs = Math.max(10, Math.floor(config.aliveTimeoutMs / 3));
@@ -135,10 +161,36 @@ export class WebSocketTransport {
       refuseUpgrade(socket, 400, 'only WebSocket upgrades are accepted');
       return;
     }
+    const allowed = this.config.allowedOrigins;
+    if (allowed.length > 0 && !allowed.includes('*') && !allowed.includes(request.headers.origin ?? '')) {
+      this.logger.info('upgrade refused', { reason: 'origin not allowed', origin: request.headers.origin ?? 'none' });
+      refuseUpgrade(socket, 403, 'this Origin may not connect; ask the operator to add it to --allowed-origins');
+      return;
+    }
+    const ip = clientAddress(request, this.config.proxied);
+    const limit = this.config.maxConnectionsPerIp;
+    if (limit > 0 && (this.connectionsByIp.get(ip) ?? 0) >= limit) {
+      this.logger.info('upgrade refused', { reason: 'too many connections from one address', ip });
+      refuseUpgrade(socket, 429, 'too many connections from this address');
+      return;
+    }
     const query = new URLSearchParams(queryStart === -1 ? '' : url.slice(queryStart + 1));
     this.wss.handleUpgrade(request, socket, head, (ws) => {
-      this.admit(ws as PeerSocket, query, clientAddress(request, this.config.proxied));
+      const peerSocket = ws as PeerSocket;
+      if (limit > 0) {
+        peerSocket.ip = ip;
+        this.connectionsByIp.set(ip, (this.connectionsByIp.get(ip) ?? 0) + 1);
+      }
+      this.admit(peerSocket, query, ip);
     });
+  }
+
+  /** Called when a socket closed: gives its address one connection back. */
+  releaseAddress(ip: string): void {
+    if (ip === '') return;
+    const count = (this.connectionsByIp.get(ip) ?? 1) - 1;
+    if (count <= 0) this.connectionsByIp.delete(ip);
+    else this.connectionsByIp.set(ip, count);
   }
 
   private admit(socket: PeerSocket, query: URLSearchParams, ip: string): void {
@@ -157,6 +209,11 @@ export class WebSocketTransport {
     if (!sameSecret(key, this.config.key)) return refuse(errorFrame(WireError.INVALID_KEY), 'invalid key');
     if (!isValidId(id)) return refuse(errorFrame(ExtraWireError.INVALID_ID), 'invalid id');
     if (!isValidToken(token)) return refuse(errorFrame(ExtraWireError.INVALID_TOKEN), 'invalid token');
+    if (this.config.tokenSecret !== undefined) {
+      const check = verifyPeerToken(token, id, this.config.tokenSecret);
+      if (check === 'expired') return refuse(errorFrame(ExtraWireError.TOKEN_EXPIRED), 'expired token');
+      if (check !== 'ok') return refuse(errorFrame(ExtraWireError.TOKEN_REJECTED), `${check} token`);
+    }
 
     const existing = this.realm.peers.get(id);
     const existingLive = existing !== undefined && socketOps.isOpen(existing.socket);
@@ -165,7 +222,8 @@ export class WebSocketTransport {
       return refuse(errorFrame(WireError.CONNECTION_LIMIT_EXCEED), 'concurrent limit');
     }
 
-    const peer: Peer<PeerSocket> = { id, token, socket, lastSeen: Date.now() };
+    const now = Date.now();
+    const peer: Peer<PeerSocket> = { id, token, socket, lastSeen: now, allowance: this.config.rateBurst, refilledAt: now };
     socket.peer = peer;
     this.realm.peers.set(id, peer);
     if (existing !== undefined) {
