@@ -97,9 +97,10 @@ export function createSignalServer(partial: Partial<Config> = {}, options: Signa
     );
   }
   httpServer.on('upgrade', (request, socket, head) => transport.handleUpgrade(request, socket, head));
-  httpServer.on('clientError', (_error, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-    else socket.destroy();
+  httpServer.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const timedOut = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    socket.end(`HTTP/1.1 ${timedOut ? '408 Request Timeout' : '400 Bad Request'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   });
   // Only HTTPS servers emit this; a failed handshake is the client's problem, not a server error.
   httpServer.on('tlsClientError', (error: Error) => logger.debug('tls handshake failed', { reason: error.message }));
