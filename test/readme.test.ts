@@ -38,6 +38,15 @@ describe('README configuration table', () => {
     ['--expire-timeout', DEFAULTS.expireTimeoutMs],
     ['--alive-timeout', DEFAULTS.aliveTimeoutMs],
     ['--concurrent-limit', DEFAULTS.concurrentLimit],
+    ['--max-message-size', DEFAULTS.maxMessageSizeBytes],
+    ['--rate-limit', DEFAULTS.rateLimitPerSec],
+    ['--rate-burst', DEFAULTS.rateBurst],
+    ['--queue-limit', DEFAULTS.queueLimit],
+    ['--queue-bytes', DEFAULTS.queueBytes],
+    ['--queue-total-bytes', DEFAULTS.queueTotalBytes],
+    ['--max-buffered', DEFAULTS.maxBufferedBytes],
+    ['--max-connections-per-ip', DEFAULTS.maxConnectionsPerIp],
+    ['--handshake-timeout', DEFAULTS.handshakeTimeoutMs],
   ])('shows the real default of %s', (flag, value) => {
     const row = rows.find((candidate) => longFlag(candidate.flag) === flag);
     expect(row?.fallback).toBe(`\`${value}\``);
