@@ -59,6 +59,14 @@ export interface Config {
   adminToken: string | undefined;
   /** When set, a peer's token must be an HMAC of its id and an expiry under this secret (see tokens.ts). Default none. */
   tokenSecret: string | undefined;
+  /** Cluster mode: `redis://[:password@]host:port[/db]` or `rediss://`. Default none (a single instance). */
+  redisUrl: string | undefined;
+  /** Prefix of every Redis key and channel, so several clusters can share one Redis. Default `peer-signal:`. */
+  redisPrefix: string;
+  /** Start alone with a warning when Redis is unreachable at start, instead of failing. Default false. */
+  redisOptional: boolean;
+  /** A cluster instance that stops renewing its lease for this long is dead and its ids are freed, in ms. Default 10000. */
+  clusterLeaseMs: number;
 }
 
 /** The only place defaults live. */
@@ -88,6 +96,10 @@ export const DEFAULTS: Readonly<Config> = Object.freeze({
   allowedOrigins: Object.freeze([]) as readonly string[],
   adminToken: undefined,
   tokenSecret: undefined,
+  redisUrl: undefined,
+  redisPrefix: 'peer-signal:',
+  redisOptional: false,
+  clusterLeaseMs: 10000,
 });
 
 /** Largest value a Node timer accepts (about 24.8 days). */
@@ -173,5 +185,21 @@ export function resolveConfig(partial: Partial<Config> = {}): Readonly<Config> {
       throw configError(`${name} must be a string of at least 16 characters (use a long random value)`);
     }
   }
+  if (merged.redisUrl !== undefined) {
+    let protocol = '';
+    try {
+      protocol = new URL(checkString('redisUrl', merged.redisUrl)).protocol;
+    } catch {
+      // reported below
+    }
+    if (protocol !== 'redis:' && protocol !== 'rediss:') {
+      throw configError('redisUrl must look like redis://[:password@]host:port[/db] or rediss://... for TLS');
+    }
+  }
+  if (typeof merged.redisPrefix !== 'string' || !/^[\x21-\x7e]{0,64}$/.test(merged.redisPrefix)) {
+    throw configError('redisPrefix must be up to 64 printable characters without spaces');
+  }
+  if (typeof merged.redisOptional !== 'boolean') throw configError('redisOptional must be a boolean');
+  checkInteger('clusterLeaseMs', merged.clusterLeaseMs, 300, 600_000);
   return Object.freeze(merged);
 }

@@ -6,7 +6,9 @@ export type PeerSignalErrorCode =
   /** The server could not bind its port (in use, no permission, bad address). */
   | 'PEER_SIGNAL_ERR_LISTEN'
   /** The TLS key or certificate could not be used. */
-  | 'PEER_SIGNAL_ERR_TLS';
+  | 'PEER_SIGNAL_ERR_TLS'
+  /** Cluster mode could not start (Redis unreachable). */
+  | 'PEER_SIGNAL_ERR_CLUSTER';
 
 /** An error with a stable `code`; tests and callers match on the code, never on the wording. */
 export class PeerSignalError extends Error {

@@ -8,6 +8,8 @@ import { PeerSignalError } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
 import { createRequestHandler } from './http/routes.js';
 import { WebSocketTransport } from './transport/websocket.js';
+import { createMemoryBackend } from './cluster/memory.js';
+import { createRedisBackend } from './cluster/redis.js';
 import { VERSION } from './version.js';
 
 export interface SignalServerOptions {
@@ -61,7 +63,17 @@ function listenError(error: NodeJS.ErrnoException, host: string, port: number): 
 export function createSignalServer(partial: Partial<Config> = {}, options: SignalServerOptions = {}): SignalServer {
   const config = resolveConfig(partial);
   const logger = options.logger ?? silentLogger;
-  const transport = new WebSocketTransport(config, logger);
+  const cluster =
+    config.redisUrl === undefined
+      ? createMemoryBackend()
+      : createRedisBackend({
+          url: config.redisUrl,
+          prefix: config.redisPrefix,
+          leaseMs: config.clusterLeaseMs,
+          optional: config.redisOptional,
+          logger,
+        });
+  const transport = new WebSocketTransport(config, logger, cluster);
   const startedAt = Date.now();
 
   const handler = createRequestHandler({
@@ -69,10 +81,14 @@ export function createSignalServer(partial: Partial<Config> = {}, options: Signa
     version: VERSION,
     startedAt,
     peerCount: () => transport.peerCount,
-    peerIds: () => transport.realm.peers.keys(),
+    peerIds: function* () {
+      yield* transport.realm.peers.keys();
+      yield* cluster.remoteIds();
+    },
+    clusterStatus: () => cluster.status(transport.peerCount),
     generateId: () => {
       let id = randomUUID();
-      while (transport.realm.peers.has(id)) id = randomUUID();
+      while (transport.realm.peers.has(id) || cluster.isRemote(id)) id = randomUUID();
       return id;
     },
   });
@@ -130,6 +146,15 @@ export function createSignalServer(partial: Partial<Config> = {}, options: Signa
       if (listening !== undefined) return listening;
       if (closePromise !== undefined) throw new PeerSignalError('PEER_SIGNAL_ERR_LISTEN', 'the server was closed; create a new one');
       try {
+        await cluster.start(transport.clusterHooks());
+      } catch (error) {
+        throw new PeerSignalError(
+          'PEER_SIGNAL_ERR_CLUSTER',
+          `${(error as Error).message}; check --redis (REDIS_URL) and that Redis is running, or pass --redis-optional to start alone`,
+          { cause: error },
+        );
+      }
+      try {
         await bind(config.host);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
@@ -138,9 +163,11 @@ export function createSignalServer(partial: Partial<Config> = {}, options: Signa
           try {
             await bind('0.0.0.0');
           } catch (fallbackError) {
+            await cluster.close();
             throw listenError(fallbackError as NodeJS.ErrnoException, '0.0.0.0', config.port);
           }
         } else {
+          await cluster.close();
           throw listenError(error as NodeJS.ErrnoException, config.host, config.port);
         }
       }
@@ -160,6 +187,7 @@ export function createSignalServer(partial: Partial<Config> = {}, options: Signa
           httpServer.close(() => resolve());
         });
         await transport.close();
+        await cluster.close();
         httpServer.closeAllConnections();
         await stopped;
       })();

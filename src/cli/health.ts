@@ -11,6 +11,7 @@ interface HealthOptions {
   json?: boolean;
   color?: boolean;
   insecure?: boolean;
+  strict?: boolean;
 }
 
 interface Probe {
@@ -23,7 +24,7 @@ interface Probe {
 
 const POLL_EVERY_MS = 200;
 
-async function probe(url: URL, timeoutMs: number, insecure: boolean): Promise<Probe> {
+async function probe(url: URL, timeoutMs: number, insecure: boolean, strict: boolean): Promise<Probe> {
   let answer;
   try {
     answer = await httpGet(url, timeoutMs, { accept: 'application/json' }, insecure);
@@ -40,7 +41,8 @@ async function probe(url: URL, timeoutMs: number, insecure: boolean): Promise<Pr
   }
   if (answer.status !== 200) return { healthy: false, document, problem: `${url.href} answered HTTP ${answer.status}` };
   if (document === undefined) return { healthy: false, problem: `${url.href} did not answer with a health document (is this peer-signal?)` };
-  if (document.status !== 'ok') {
+  // A degraded cluster instance still serves its own peers: healthy unless --strict.
+  if (document.status !== 'ok' && !(document.status === 'degraded' && !strict)) {
     return { healthy: false, document, problem: `the server reports status "${String(document.status)}"` };
   }
   return { healthy: true, document };
@@ -51,11 +53,12 @@ async function runHealth(options: HealthOptions): Promise<void> {
   const url = joinUrl(resolveBaseUrl(options.url), '/health');
   const deadline = Date.now() + (options.wait ?? 0) * 1000;
   const spinner = options.wait ? output.spinner(`waiting for ${url.href}`) : undefined;
-  let result = await probe(url, options.timeout, options.insecure === true);
+  const strict = options.strict === true;
+  let result = await probe(url, options.timeout, options.insecure === true, strict);
   while (!result.healthy && Date.now() < deadline) {
     const pause = Math.min(POLL_EVERY_MS, deadline - Date.now());
     await new Promise((resolve) => setTimeout(resolve, pause));
-    result = await probe(url, Math.min(options.timeout, Math.max(100, deadline - Date.now())), options.insecure === true);
+    result = await probe(url, Math.min(options.timeout, Math.max(100, deadline - Date.now())), options.insecure === true, strict);
   }
   if (options.json) {
     output.stdout(JSON.stringify({ url: url.href, healthy: result.healthy, ...(result.problem ? { error: result.problem } : {}), ...result.document }) + '\n');
@@ -69,7 +72,8 @@ async function runHealth(options: HealthOptions): Promise<void> {
     );
   }
   const doc = result.document ?? {};
-  const summary = `healthy: ${url.href} (version ${String(doc.version)}, ${String(doc.peers)} peers, up ${String(doc.uptime)}s)`;
+  const state = doc.status === 'degraded' ? ', degraded: cluster backend unreachable' : '';
+  const summary = `healthy: ${url.href} (version ${String(doc.version)}, ${String(doc.peers)} peers, up ${String(doc.uptime)}s${state})`;
   if (spinner) spinner.succeed(summary);
   else if (!options.json) output.stdout(`${output.out.green('healthy')}${summary.slice('healthy'.length)}\n`);
 }
@@ -81,6 +85,7 @@ export function createHealthCommand(): Command {
     .addOption(new Option('--wait <seconds>', 'keep trying until healthy or this many seconds passed').argParser(parseIntegerIn(0, 3600)))
     .addOption(new Option('--timeout <ms>', 'time limit for each request').default(3000).argParser(parseIntegerIn(1, 600_000)))
     .addOption(new Option('--insecure', 'accept self-signed HTTPS certificates'))
+    .addOption(new Option('--strict', 'treat a degraded cluster instance (Redis unreachable) as unhealthy'))
     .addOption(new Option('--json', 'print the health document as JSON'))
     .action(async (options: HealthOptions) => runHealth(options));
 }

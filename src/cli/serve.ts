@@ -44,6 +44,10 @@ interface ServeOptions {
   allowedOrigins?: string[];
   adminToken?: string;
   tokenSecret?: string;
+  redis?: string;
+  redisPrefix: string;
+  redisOptional: boolean;
+  clusterLease: number;
   json?: boolean;
   color?: boolean;
   debug?: boolean;
@@ -170,6 +174,21 @@ export function addServeOptions(command: Command): Command {
         .env('PEER_SIGNAL_TOKEN_SECRET')
         .argParser(parseSecret),
     )
+    .addOption(new Option('--redis <url>', 'cluster mode: share ids with other instances through this Redis (redis:// or rediss://)').env('REDIS_URL'))
+    .addOption(
+      new Option('--redis-prefix <prefix>', 'prefix of every Redis key and channel').env('PEER_SIGNAL_REDIS_PREFIX').default(DEFAULTS.redisPrefix),
+    )
+    .addOption(
+      new Option('--redis-optional', 'start alone with a warning when Redis is unreachable at start')
+        .env('PEER_SIGNAL_REDIS_OPTIONAL')
+        .default(DEFAULTS.redisOptional),
+    )
+    .addOption(
+      new Option('--cluster-lease <ms>', 'a dead instance frees its ids within about this long')
+        .env('PEER_SIGNAL_CLUSTER_LEASE')
+        .default(DEFAULTS.clusterLeaseMs)
+        .argParser(parseIntegerIn(300, 600_000)),
+    )
     .addOption(new Option('--json', 'machine-readable output: a JSON listening line, then JSON log lines'))
     // The official `peerjs` CLI's spellings, so existing scripts keep working after renaming the command.
     .addOption(new Option('-t, --expire_timeout <ms>').hideHelp().argParser(parseMilliseconds))
@@ -242,6 +261,10 @@ export function configFromOptions(command: Command, options: ServeOptions): Part
     allowedOrigins: options.allowedOrigins ?? [],
     adminToken: options.adminToken,
     tokenSecret: options.tokenSecret,
+    redisUrl: options.redis,
+    redisPrefix: options.redisPrefix,
+    redisOptional: envBoolean(command, 'redisOptional', 'PEER_SIGNAL_REDIS_OPTIONAL', options.redisOptional),
+    clusterLeaseMs: options.clusterLease,
   };
 }
 

@@ -2,6 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config.js';
 import { sameSecret } from '../secrets.js';
+import type { ClusterStatus } from '../cluster/backend.js';
 
 /** What the routes need to know about the running server. */
 export interface RouteContext {
@@ -11,6 +12,8 @@ export interface RouteContext {
   readonly startedAt: number;
   peerCount(): number;
   peerIds(): Iterable<string>;
+  /** Cluster state, or undefined on a single instance. */
+  clusterStatus(): ClusterStatus | undefined;
   /** A fresh id no connected peer holds. */
   generateId(): string;
 }
@@ -64,12 +67,18 @@ export function createRequestHandler(ctx: RouteContext): (request: IncomingMessa
   const { config } = ctx;
   const base = config.path === '/' ? '' : config.path;
 
-  const health = (): Record<string, unknown> => ({
-    status: 'ok',
-    version: ctx.version,
-    uptime: Math.round((Date.now() - ctx.startedAt) / 1000),
-    peers: ctx.peerCount(),
-  });
+  const health = (): Record<string, unknown> => {
+    const cluster = ctx.clusterStatus();
+    return {
+      status: cluster?.state ?? 'ok',
+      version: ctx.version,
+      uptime: Math.round((Date.now() - ctx.startedAt) / 1000),
+      peers: ctx.peerCount(),
+      ...(cluster === undefined
+        ? {}
+        : { cluster: { peers: cluster.peers, instances: cluster.instances, redis: cluster.connection } }),
+    };
+  };
   const info = (): Record<string, unknown> => ({
     name: 'peer-signal',
     description: 'A PeerJS-compatible WebRTC signaling server',

@@ -71,6 +71,7 @@ export const CloseCode = {
   NORMAL: 1000,
   GOING_AWAY: 1001,
   UNSUPPORTED_DATA: 1003,
+  INTERNAL_ERROR: 1011,
   POLICY_VIOLATION: 1008,
   TOO_BIG: 1009,
   /** Same id and token connected again elsewhere: this socket was replaced. */

@@ -109,16 +109,21 @@ export class Realm<S> {
 
   /** Removes and returns the frames waiting for `id`, in the order they were sent. */
   takeQueued(id: string): string[] {
+    return this.takeQueuedMessages(id).map((message) => message.frame);
+  }
+
+  /** Removes and returns what waits for `id` with each sender, in the order it was sent. */
+  takeQueuedMessages(id: string): Array<{ src: string; frame: string }> {
     const queue = this.queues.get(id);
     if (queue === undefined) return [];
     this.queues.delete(id);
     this.queuedCount -= queue.messages.length;
     this.totalBytes -= queue.bytes;
     return queue.messages.map((message) => {
-      const frame = message.frame;
+      const taken = { src: message.src, frame: message.frame };
       message.settled = true;
       message.frame = '';
-      return frame;
+      return taken;
     });
   }
 

@@ -1,13 +1,6 @@
-// One switch over message.type: what a frame from a registered peer does (relay, queue, leave, heartbeat).
-import {
-  ExtraWireError,
-  HEARTBEAT_FRAME,
-  MessageType,
-  QUEUED_TYPES,
-  errorFrame,
-  expireFrame,
-  isValidId,
-} from './protocol.js';
+// One switch over message.type, and where a frame goes: a local socket, another instance, a queue, or back as EXPIRE.
+import type { ClusterBackend, RemoteDelivery } from '../cluster/backend.js';
+import { ExtraWireError, HEARTBEAT_FRAME, MessageType, QUEUED_TYPES, errorFrame, expireFrame, isValidId } from './protocol.js';
 import type { Peer, Realm } from './realm.js';
 
 /** What the relay needs from the transport, passed once so no per-peer wrapper objects exist. */
@@ -23,6 +16,7 @@ export interface SocketOps<S> {
 export interface RelayContext<S> {
   readonly realm: Realm<S>;
   readonly ops: SocketOps<S>;
+  readonly cluster: ClusterBackend;
   readonly expireTimeoutMs: number;
   /** Average frames per second per peer; 0 disables rate limiting. */
   readonly rateLimitPerSec: number;
@@ -120,43 +114,66 @@ export function handleFrame<S>(ctx: RelayContext<S>, sender: Peer<S>, text: stri
   }
 }
 
-function relay<S>(
-  ctx: RelayContext<S>,
-  sender: Peer<S>,
-  type: string,
-  fields: Record<string, unknown>,
-  text: string,
-): void {
+function relay<S>(ctx: RelayContext<S>, sender: Peer<S>, type: string, fields: Record<string, unknown>, text: string): void {
   const dst = fields.dst;
   if (typeof dst !== 'string' || dst.length === 0) {
     ctx.ops.send(sender.socket, errorFrame(ExtraWireError.MISSING_DST));
     return;
   }
-  const target = ctx.realm.peers.get(dst);
-  if (target !== undefined && ctx.ops.isOpen(target.socket)) {
-    if (ctx.ops.bufferedAmount(target.socket) <= ctx.maxBufferedBytes) {
-      ctx.ops.send(target.socket, withServerSrc(text, fields, sender.id));
-      return;
-    }
+  deliver(ctx, { dst, src: sender.id, frame: withServerSrc(text, fields, sender.id), queueable: QUEUED_TYPES.has(type) });
+}
+
+/** Sends to a local socket if `dst` is connected here and reading; returns false otherwise. */
+function deliverHere<S>(ctx: RelayContext<S>, delivery: RemoteDelivery): boolean {
+  const target = ctx.realm.peers.get(delivery.dst);
+  if (target === undefined || !ctx.ops.isOpen(target.socket)) return false;
+  if (ctx.ops.bufferedAmount(target.socket) > ctx.maxBufferedBytes) {
     // The destination does not read: drop it rather than buffer without bound; it now counts as absent.
     ctx.onStalled(target);
+    return false;
   }
-  if (!QUEUED_TYPES.has(type)) return; // LEAVE and EXPIRE for absent peers are dropped.
-  // Nobody can ever connect with an invalid id, and a full queue takes nothing more: answer at once.
+  ctx.ops.send(target.socket, delivery.frame);
+  return true;
+}
+
+/** Routes a frame: this instance's socket, else the instance holding `dst`, else the absent-peer rules. */
+export function deliver<S>(ctx: RelayContext<S>, delivery: RemoteDelivery): void {
+  if (deliverHere(ctx, delivery)) return;
+  if (ctx.cluster.forward(delivery, (gone) => deliverAbsent(ctx, gone))) return;
+  deliverAbsent(ctx, delivery);
+}
+
+/** A frame another instance sent us: deliver here or treat `dst` as absent; never forward again (no loops). */
+export function deliverFromRemote<S>(ctx: RelayContext<S>, delivery: RemoteDelivery): void {
+  if (deliverHere(ctx, delivery)) return;
+  deliverAbsent(ctx, delivery);
+}
+
+/** `dst` is connected nowhere we know of: queue OFFER/ANSWER/CANDIDATE, drop LEAVE/EXPIRE. */
+function deliverAbsent<S>(ctx: RelayContext<S>, delivery: RemoteDelivery): void {
+  if (!delivery.queueable) return;
   const deadline = ctx.now() + ctx.expireTimeoutMs;
-  if (!isValidId(dst) || !ctx.realm.enqueue(sender.id, dst, withServerSrc(text, fields, sender.id), deadline)) {
-    ctx.ops.send(sender.socket, expireFrame(dst, sender.id));
+  // Nobody can ever connect with an invalid id, and a full queue takes nothing more: answer at once.
+  if (!isValidId(delivery.dst) || !ctx.realm.enqueue(delivery.src, delivery.dst, delivery.frame, deadline)) {
+    notifyUnavailable(ctx, delivery.src, delivery.dst);
     return;
   }
   ctx.onQueued(deadline);
 }
 
-/** Sends EXPIRE to each sender whose queued messages expired and who is still connected. */
+/** Tells `src` (here or on another instance) that `dst` is unavailable. */
+function notifyUnavailable<S>(ctx: RelayContext<S>, src: string, dst: string): void {
+  deliver(ctx, { dst: src, src: dst, frame: expireFrame(dst, src), queueable: false });
+}
+
+/** Sends EXPIRE to each sender whose queued messages expired. */
 export function expireQueued<S>(ctx: RelayContext<S>): void {
-  for (const { src, dst } of ctx.realm.expire(ctx.now())) {
-    const sender = ctx.realm.peers.get(src);
-    if (sender !== undefined && ctx.ops.isOpen(sender.socket)) {
-      ctx.ops.send(sender.socket, expireFrame(dst, src));
-    }
+  for (const { src, dst } of ctx.realm.expire(ctx.now())) notifyUnavailable(ctx, src, dst);
+}
+
+/** `id` connected on another instance: forward what waits for it here, in order. */
+export function flushToRemote<S>(ctx: RelayContext<S>, id: string): void {
+  for (const { src, frame } of ctx.realm.takeQueuedMessages(id)) {
+    deliver(ctx, { dst: id, src, frame, queueable: true });
   }
 }

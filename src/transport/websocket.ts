@@ -15,7 +15,15 @@ import {
   isValidToken,
 } from '../signaling/protocol.js';
 import { Realm, type Peer } from '../signaling/realm.js';
-import { expireQueued, handleFrame, type RelayContext, type SocketOps } from '../signaling/relay.js';
+import {
+  deliverFromRemote,
+  expireQueued,
+  flushToRemote,
+  handleFrame,
+  type RelayContext,
+  type SocketOps,
+} from '../signaling/relay.js';
+import type { ClaimResult, ClusterBackend, ClusterHooks } from '../cluster/backend.js';
 import { clientAddress } from '../http/client-address.js';
 import { sameSecret } from '../secrets.js';
 import { verifyPeerToken } from '../tokens.js';
@@ -98,10 +106,14 @@ export class WebSocketTransport {
   private closing = false;
   /** Open WebSocket connections per client address (only tracked when maxConnectionsPerIp is set). */
   private readonly connectionsByIp = new Map<string, number>();
+  private readonly cluster: ClusterBackend;
+  /** Ids whose cluster-wide claim is in flight, with the claiming token. */
+  private readonly claiming = new Map<string, string>();
 
-  constructor(config: Readonly<Config>, logger: Logger) {
+  constructor(config: Readonly<Config>, logger: Logger, cluster: ClusterBackend) {
     this.config = config;
     this.logger = logger;
+    this.cluster = cluster;
     this.realm = new Realm<PeerSocket>(config);
     this.socketPath = config.path === '/' ? '/peerjs' : `${config.path}/peerjs`;
     this.wss = new WebSocketServer({
@@ -114,6 +126,7 @@ export class WebSocketTransport {
     this.relayContext = {
       realm: this.realm,
       ops: socketOps,
+      cluster,
       expireTimeoutMs: config.expireTimeoutMs,
       rateLimitPerSec: config.rateLimitPerSec,
       rateBurst: config.rateBurst,
@@ -215,13 +228,60 @@ export class WebSocketTransport {
       if (check !== 'ok') return refuse(errorFrame(ExtraWireError.TOKEN_REJECTED), `${check} token`);
     }
 
-    const existing = this.realm.peers.get(id);
-    const existingLive = existing !== undefined && socketOps.isOpen(existing.socket);
-    if (existingLive && existing.token !== token) return refuse(ID_TAKEN_FRAME, 'id taken');
-    if (existing === undefined && this.realm.peers.size >= this.config.concurrentLimit) {
-      return refuse(errorFrame(WireError.CONNECTION_LIMIT_EXCEED), 'concurrent limit');
-    }
+    if (this.claiming.has(id)) return refuse(ID_TAKEN_FRAME, 'id taken');
+    if (!this.admissible(id, token, refuse)) return;
 
+    const claim = this.cluster.claim(id, token);
+    if (!(claim instanceof Promise)) {
+      this.register(socket, id, token, ip, claim, refuse);
+      return;
+    }
+    // Cluster mode: the claim is a round trip; hold the id locally so a racing socket cannot also claim it.
+    this.claiming.set(id, token);
+    claim.then(
+      (result) => {
+        this.claiming.delete(id);
+        this.register(socket, id, token, ip, result, refuse);
+      },
+      (error: Error) => {
+        this.claiming.delete(id);
+        this.logger.error('cluster claim failed', { id, reason: error.message });
+        socket.close(CloseCode.INTERNAL_ERROR, 'cluster unavailable, try again');
+      },
+    );
+  }
+
+  /** The local checks: an id held here by a live socket with another token, and the concurrent limit. */
+  private admissible(id: string, token: string, refuse: (frame: string, reason: string) => void): boolean {
+    const existing = this.realm.peers.get(id);
+    if (existing !== undefined && socketOps.isOpen(existing.socket) && existing.token !== token) {
+      refuse(ID_TAKEN_FRAME, 'id taken');
+      return false;
+    }
+    if (existing === undefined && this.realm.peers.size >= this.config.concurrentLimit) {
+      refuse(errorFrame(WireError.CONNECTION_LIMIT_EXCEED), 'concurrent limit');
+      return false;
+    }
+    return true;
+  }
+
+  private register(
+    socket: PeerSocket,
+    id: string,
+    token: string,
+    ip: string,
+    claim: ClaimResult,
+    refuse: (frame: string, reason: string) => void,
+  ): void {
+    if (claim.outcome === 'taken') return refuse(ID_TAKEN_FRAME, 'id taken on another instance');
+    if (socket.readyState !== WebSocket.OPEN || this.closing) {
+      // The client left while the claim was in flight.
+      if (this.realm.peers.get(id) === undefined) this.cluster.release(id);
+      return;
+    }
+    // Things may have changed during an asynchronous claim: check again.
+    if (!this.admissible(id, token, refuse)) return;
+    const existing = this.realm.peers.get(id);
     const now = Date.now();
     const peer: Peer<PeerSocket> = { id, token, socket, lastSeen: now, allowance: this.config.rateBurst, refilledAt: now };
     socket.peer = peer;
@@ -234,7 +294,33 @@ export class WebSocketTransport {
     socket.on('pong', onPong);
     socket.send(OPEN_FRAME);
     for (const frame of this.realm.takeQueued(id)) socket.send(frame);
-    this.logger.info(existing === undefined ? 'peer connected' : 'peer reconnected', { id, ip });
+    const replaced = existing !== undefined || claim.outcome === 'took-over';
+    this.logger.info(replaced ? 'peer reconnected' : 'peer connected', { id, ip });
+  }
+
+  /** Hooks the cluster backend calls: remote deliveries, take-overs, joins elsewhere, re-registration. */
+  clusterHooks(): ClusterHooks {
+    return {
+      deliver: (delivery) => deliverFromRemote(this.relayContext, delivery),
+      kick: (id) => this.drop(id, CloseCode.REPLACED, 'replaced by a new connection on another instance'),
+      joined: (id) => flushToRemote(this.relayContext, id),
+      localPeers: () => [...this.realm.peers.values()].map((peer) => ({ id: peer.id, token: peer.token })),
+      lost: (id) => {
+        const peer = this.realm.peers.get(id);
+        if (peer !== undefined) peer.socket.send(ID_TAKEN_FRAME);
+        this.drop(id, CloseCode.POLICY_VIOLATION, 'id claimed on another instance');
+      },
+    };
+  }
+
+  /** Closes our socket for `id` without releasing the id: another instance owns it now. */
+  private drop(id: string, code: number, reason: string): void {
+    const peer = this.realm.peers.get(id);
+    if (peer === undefined) return;
+    this.realm.peers.delete(id);
+    peer.socket.peer = undefined;
+    peer.socket.close(code, reason);
+    this.logger.info('peer disconnected', { id, code, reason });
   }
 
   /** Called when a socket closed: frees its id unless another socket took it over. */
@@ -244,6 +330,7 @@ export class WebSocketTransport {
     socket.peer = undefined;
     if (this.realm.peers.get(peer.id) === peer) {
       this.realm.peers.delete(peer.id);
+      this.cluster.release(peer.id);
       this.logger.info('peer disconnected', { id: peer.id, code });
     }
   }
@@ -252,6 +339,7 @@ export class WebSocketTransport {
   private disconnect(peer: Peer<PeerSocket>, code: number, reason: string): void {
     if (this.realm.peers.get(peer.id) === peer) {
       this.realm.peers.delete(peer.id);
+      this.cluster.release(peer.id);
       this.logger.info('peer disconnected', { id: peer.id, code, reason });
     }
     peer.socket.peer = undefined;
