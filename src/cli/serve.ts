@@ -321,10 +321,14 @@ export async function runServe(command: Command): Promise<void> {
     throw error;
   }
   const logLevel = options.logLevel;
+  // Log lines written while starting (e.g. by cluster mode) wait until the listening line is out:
+  // with --json the first stdout line must be {"event":"listening",...}.
+  const write = output.json ? output.stdout : output.stderr;
+  let early: string[] | undefined = [];
   const logger = createLogger({
     level: logLevel,
     json: output.json,
-    write: output.json ? output.stdout : output.stderr,
+    write: (line) => (early === undefined ? write(line) : early.push(line)),
     colorLevel: (level, label) =>
       level === 'error' ? output.err.red(label) : level === 'warn' ? output.err.yellow(label) : output.err.dim(label),
   });
@@ -340,10 +344,14 @@ export async function runServe(command: Command): Promise<void> {
   try {
     info = await server.listen();
   } catch (error) {
+    early?.forEach((line) => output.stderr(line));
     if (error instanceof PeerSignalError) throw new CliError(error.message, ExitCode.FAILURE, { cause: error });
     throw error;
   }
   printListening(output, config, info);
+  const pending = early;
+  early = undefined;
+  pending.forEach(write);
 
   await new Promise<void>((resolve) => {
     let stopping = false;

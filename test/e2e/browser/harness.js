@@ -10,6 +10,24 @@
 
   let server;
   const created = [];
+  /** Everything peerjs logs (errors and warnings at debug: 2), e.g. the HTTP status behind a failed id request. */
+  const clientLog = [];
+
+  function logFunction(level, ...args) {
+    const text = args
+      .map((arg) => {
+        if (arg instanceof Error) return `(${arg.name}) ${arg.message}`;
+        if (typeof arg === 'string') return arg;
+        try {
+          return JSON.stringify(arg);
+        } catch {
+          return String(arg);
+        }
+      })
+      .join(' ');
+    clientLog.push(text);
+    console.log(`peerjs[${level}] ${text}`);
+  }
 
   const uniqueId = (prefix) => `${prefix}-${Math.random().toString(36).slice(2, 10)}`;
 
@@ -35,6 +53,7 @@
       path: server.path,
       key: server.key,
       debug: 2,
+      logFunction,
       // No STUN/TURN: host candidates on loopback are all these tests need, and nothing may leave the machine.
       config: { iceServers: [] },
       ...options,
@@ -180,6 +199,7 @@
         receivedByA,
         receivedByB,
         route: await selectedRoute(outgoing.peerConnection),
+        acceptedRoute: await selectedRoute(accepted.peerConnection),
       };
     },
 
@@ -225,7 +245,12 @@
       const withoutIdError = describeError(await waitFor(withoutId.peer, 'error', 'peer without an id and with a wrong key'));
       return {
         withId: { error: withIdError, log: withId.log, destroyed: withId.peer.destroyed },
-        withoutId: { error: withoutIdError, log: withoutId.log, destroyed: withoutId.peer.destroyed },
+        withoutId: {
+          error: withoutIdError,
+          log: withoutId.log,
+          destroyed: withoutId.peer.destroyed,
+          idFailures: clientLog.filter((line) => line.startsWith('Error retrieving ID')),
+        },
       };
     },
 
