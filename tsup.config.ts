@@ -11,7 +11,8 @@ export default defineConfig({
   target: 'node20',
   dts: { entry: { index: 'src/index.ts' } },
   clean: true,
-  splitting: false,
+  // Code shared by the CLI and the library, and the lazily imported Redis backend, go into chunks.
+  splitting: true,
   sourcemap: false,
   minify: false,
   noExternal: [/.*/],

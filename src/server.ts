@@ -9,7 +9,7 @@ import { silentLogger, type Logger } from './logger.js';
 import { createRequestHandler } from './http/routes.js';
 import { WebSocketTransport } from './transport/websocket.js';
 import { createMemoryBackend } from './cluster/memory.js';
-import { createRedisBackend } from './cluster/redis.js';
+import type { ClusterBackend } from './cluster/backend.js';
 import { VERSION } from './version.js';
 
 export interface SignalServerOptions {
@@ -59,20 +59,45 @@ function listenError(error: NodeJS.ErrnoException, host: string, port: number): 
   return new PeerSignalError('PEER_SIGNAL_ERR_LISTEN', message, { cause: error });
 }
 
+/**
+ * The Redis backend, loaded only in cluster mode: ioredis is most of the bundle, and a single
+ * instance should not pay for parsing it at start-up. Every call but start() waits for it.
+ */
+function createLazyRedisBackend(config: Readonly<Config>, logger: Logger): ClusterBackend {
+  let backend: ClusterBackend | undefined;
+  const loaded = (): ClusterBackend => {
+    if (backend === undefined) throw new Error('cluster backend used before start()');
+    return backend;
+  };
+  return {
+    kind: 'redis',
+    async start(hooks) {
+      const { createRedisBackend } = await import('./cluster/redis.js');
+      backend = createRedisBackend({
+        url: config.redisUrl!,
+        prefix: config.redisPrefix,
+        leaseMs: config.clusterLeaseMs,
+        optional: config.redisOptional,
+        logger,
+      });
+      await backend.start(hooks);
+    },
+    claim: (id, token) => loaded().claim(id, token),
+    release: (id) => backend?.release(id),
+    forward: (delivery, onAbsent) => backend?.forward(delivery, onAbsent) ?? false,
+    remoteIds: () => backend?.remoteIds() ?? [],
+    isRemote: (id) => backend?.isRemote(id) ?? false,
+    status: (localPeers) =>
+      backend?.status(localPeers) ?? { state: 'degraded', peers: localPeers, instances: 1, connection: 'connecting' },
+    close: () => backend?.close() ?? Promise.resolve(),
+  };
+}
+
 /** Creates a signaling server. Nothing is bound until listen(); no signal handlers are installed. */
 export function createSignalServer(partial: Partial<Config> = {}, options: SignalServerOptions = {}): SignalServer {
   const config = resolveConfig(partial);
   const logger = options.logger ?? silentLogger;
-  const cluster =
-    config.redisUrl === undefined
-      ? createMemoryBackend()
-      : createRedisBackend({
-          url: config.redisUrl,
-          prefix: config.redisPrefix,
-          leaseMs: config.clusterLeaseMs,
-          optional: config.redisOptional,
-          logger,
-        });
+  const cluster = config.redisUrl === undefined ? createMemoryBackend() : createLazyRedisBackend(config, logger);
   const transport = new WebSocketTransport(config, logger, cluster);
   const startedAt = Date.now();
 

@@ -52,7 +52,7 @@ async function runHealth(options: HealthOptions): Promise<void> {
   const output = createOutput({ color: options.color, json: options.json });
   const url = joinUrl(resolveBaseUrl(options.url), '/health');
   const deadline = Date.now() + (options.wait ?? 0) * 1000;
-  const spinner = options.wait ? output.spinner(`waiting for ${url.href}`) : undefined;
+  const spinner = options.wait ? await output.spinner(`waiting for ${url.href}`) : undefined;
   const strict = options.strict === true;
   let result = await probe(url, options.timeout, options.insecure === true, strict);
   while (!result.healthy && Date.now() < deadline) {

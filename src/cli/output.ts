@@ -1,6 +1,6 @@
 // stdout/stderr writers, the colour decision, the spinner factory, and the CLI's error type and exit codes.
 import chalk, { chalkStderr, type ChalkInstance } from 'chalk';
-import ora, { type Ora } from 'ora';
+import type { Ora } from 'ora';
 
 /** Exit codes: 0 success, 1 failure/unhealthy, 2 usage error, 128+n when a second signal forces the exit. */
 export const ExitCode = { OK: 0, FAILURE: 1, USAGE: 2 } as const;
@@ -36,8 +36,8 @@ export interface Output {
   readonly stdoutIsTTY: boolean;
   stdout(text: string): void;
   stderr(text: string): void;
-  /** A spinner on stderr, or undefined when not interactive or in JSON mode. */
-  spinner(text: string): Ora | undefined;
+  /** A spinner on stderr, or undefined when not interactive or in JSON mode (ora loads only then). */
+  spinner(text: string): Promise<Ora | undefined>;
 }
 
 /**
@@ -59,6 +59,10 @@ export function createOutput(options: OutputOptions = {}, env: NodeJS.ProcessEnv
     stdoutIsTTY: process.stdout.isTTY === true,
     stdout: (text) => void process.stdout.write(text),
     stderr: (text) => void process.stderr.write(text),
-    spinner: (text) => (interactive ? ora({ text, stream: process.stderr, color: noColor ? false : 'cyan' }).start() : undefined),
+    spinner: async (text) => {
+      if (!interactive) return undefined;
+      const { default: ora } = await import('ora');
+      return ora({ text, stream: process.stderr, color: noColor ? false : 'cyan' }).start();
+    },
   };
 }
