@@ -66,3 +66,31 @@ export function createOutput(options: OutputOptions = {}, env: NodeJS.ProcessEnv
     },
   };
 }
+
+/**
+ * Collects log lines and writes them once per event-loop turn: writes to a pipe are synchronous
+ * system calls on Linux, and a busy server logs a line per connection. flush() writes at once
+ * (call it before exiting).
+ */
+export function createBatchedWriter(write: (text: string) => void): { write(line: string): void; flush(): void } {
+  let pending = '';
+  let scheduled = false;
+  const flush = (): void => {
+    scheduled = false;
+    if (pending === '') return;
+    const text = pending;
+    pending = '';
+    write(text);
+  };
+  return {
+    write(line) {
+      pending += line;
+      if (pending.length > 64 * 1024) flush();
+      else if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    },
+    flush,
+  };
+}

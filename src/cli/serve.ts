@@ -6,7 +6,7 @@ import { PeerSignalError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { createSignalServer, type ListeningInfo } from '../server.js';
 import { VERSION } from '../version.js';
-import { CliError, ExitCode, createOutput, usageError, type Output } from './output.js';
+import { CliError, ExitCode, createBatchedWriter, createOutput, usageError, type Output } from './output.js';
 import {
   closest,
   collectOrigins,
@@ -323,7 +323,8 @@ export async function runServe(command: Command): Promise<void> {
   const logLevel = options.logLevel;
   // Log lines written while starting (e.g. by cluster mode) wait until the listening line is out:
   // with --json the first stdout line must be {"event":"listening",...}.
-  const write = output.json ? output.stdout : output.stderr;
+  const logWriter = createBatchedWriter(output.json ? output.stdout : output.stderr);
+  const write = logWriter.write;
   let early: string[] | undefined = [];
   const logger = createLogger({
     level: logLevel,
@@ -358,14 +359,19 @@ export async function runServe(command: Command): Promise<void> {
     const onSignal = (signal: NodeJS.Signals): void => {
       if (stopping) {
         // A second signal: the user wants out now.
+        logWriter.flush();
         process.exit(signal === 'SIGINT' ? 130 : 143);
       }
       stopping = true;
       if (output.json) logger.info('shutting down', { signal });
       else output.stderr(`peer-signal: ${signal} received, shutting down (press Ctrl-C again to force)\n`);
       // Belt and braces: close() is bounded by closeTimeoutMs, but never let a stuck handle keep us alive.
-      setTimeout(() => process.exit(ExitCode.OK), config.closeTimeoutMs + 2000).unref();
+      setTimeout(() => {
+        logWriter.flush();
+        process.exit(ExitCode.OK);
+      }, config.closeTimeoutMs + 2000).unref();
       void server.close().then(() => {
+        logWriter.flush();
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
         process.exitCode = ExitCode.OK;

@@ -64,6 +64,13 @@ function withServerSrc(text: string, message: Record<string, unknown>, senderId:
   return JSON.stringify(message);
 }
 
+/** A HEARTBEAT frame: the peer is alive, and it counts against the rate like any frame. */
+export function handleHeartbeat<S>(ctx: RelayContext<S>, sender: Peer<S>): void {
+  const now = ctx.now();
+  sender.lastSeen = now;
+  if (!withinRate(ctx, sender, now)) ctx.onRateLimited(sender);
+}
+
 /** Handles one text frame from `sender`. Never throws on any input. */
 export function handleFrame<S>(ctx: RelayContext<S>, sender: Peer<S>, text: string): void {
   const now = ctx.now();

@@ -7,6 +7,7 @@ import type { Logger } from '../logger.js';
 import {
   CloseCode,
   ExtraWireError,
+  HEARTBEAT_FRAME,
   ID_TAKEN_FRAME,
   OPEN_FRAME,
   WireError,
@@ -20,6 +21,7 @@ import {
   expireQueued,
   flushToRemote,
   handleFrame,
+  handleHeartbeat,
   type RelayContext,
   type SocketOps,
 } from '../signaling/relay.js';
@@ -27,6 +29,8 @@ import type { ClaimResult, ClusterBackend, ClusterHooks } from '../cluster/backe
 import { clientAddress } from '../http/client-address.js';
 import { sameSecret } from '../secrets.js';
 import { verifyPeerToken } from '../tokens.js';
+
+const HEARTBEAT_BYTES = Buffer.from(HEARTBEAT_FRAME);
 
 /** The server-side socket class: carries its peer and its transport so listeners can be shared functions. */
 class PeerSocket extends WebSocket {
@@ -36,10 +40,38 @@ class PeerSocket extends WebSocket {
   ip = '';
 }
 
+/** The net.Socket under a ws socket (ws keeps it in `_socket`; there is no public accessor). */
+interface Corkable {
+  cork(): void;
+  uncork(): void;
+  writableCorked: number;
+}
+
+/** Sockets corked during this tick; uncorked together once the current I/O callback is done. */
+let corked: Corkable[] = [];
+
+function uncorkAll(): void {
+  const sockets = corked;
+  corked = [];
+  for (const socket of sockets) socket.uncork();
+}
+
+/**
+ * Frames to the same peer within one tick (a burst of candidates, a queue flush) leave in one
+ * writev instead of one write system call each: the first send in a tick corks the socket and a
+ * nextTick uncorks it, after ws has handled every frame of the current read.
+ */
+function sendBatched(socket: PeerSocket, frame: string): void {
+  const raw = (socket as unknown as { _socket?: Corkable })._socket;
+  if (raw !== undefined && raw.writableCorked === 0) {
+    raw.cork();
+    if (corked.push(raw) === 1) process.nextTick(uncorkAll);
+  }
+  socket.send(frame);
+}
+
 const socketOps: SocketOps<PeerSocket> = {
-  send(socket, frame) {
-    socket.send(frame);
-  },
+  send: sendBatched,
   isOpen(socket) {
     return socket.readyState === WebSocket.OPEN;
   },
@@ -62,7 +94,13 @@ function onMessage(this: WebSocket, data: Buffer | ArrayBuffer | Buffer[], isBin
     socket.send(errorFrame(ExtraWireError.BINARY_FRAME));
     return;
   }
-  handleFrame(transport.relayContext, peer, (data as Buffer).toString());
+  const buffer = data as Buffer;
+  // Heartbeats are most of the traffic of an idle server: recognise the bytes without making a string.
+  if (buffer.length === HEARTBEAT_BYTES.length && buffer.equals(HEARTBEAT_BYTES)) {
+    handleHeartbeat(transport.relayContext, peer);
+    return;
+  }
+  handleFrame(transport.relayContext, peer, buffer.toString());
 }
 
 function onPong(this: WebSocket): void {
