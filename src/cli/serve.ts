@@ -204,7 +204,7 @@ function envBoolean(command: Command, option: string, envName: string, value: bo
   if (command.getOptionValueSource(option) !== 'env') return value;
   const parsed = parseBooleanWord(process.env[envName] ?? '');
   if (parsed === undefined) {
-    throw usageError(`environment variable ${envName} must be one of true/false/1/0/yes/no, got "${process.env[envName]}"`);
+    throw usageError(`environment variable ${envName} must be one of true/false/1/0/yes/no/on/off, got "${process.env[envName]}"`);
   }
   return parsed;
 }
