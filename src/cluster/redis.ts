@@ -115,10 +115,15 @@ export function createRedisBackend(options: RedisBackendOptions): ClusterBackend
     retryStrategy: (attempt) => (started && !closed ? Math.min(100 * 2 ** Math.min(attempt, 5), 3000) : null),
   };
   const commands = new Redis(options.url, redisOptions);
-  const subscriber = new Redis(options.url, { ...redisOptions, enableOfflineQueue: true });
+  const subscriber = new Redis(options.url, redisOptions);
+  /** The last connection error, for a start-up failure message more useful than "Connection is closed". */
+  let lastError = '';
   for (const connection of [commands, subscriber]) {
     // Without a listener an 'error' event would crash the process; the state change is logged below.
-    connection.on('error', (error: Error) => logger.debug('redis error', { reason: error.message }));
+    connection.on('error', (error: Error) => {
+      lastError = error.message;
+      logger.debug('redis error', { reason: error.message });
+    });
   }
   const claimScript = (id: string, token: string): Promise<unknown> =>
     commands.eval(CLAIM_SCRIPT, 1, peersKey, id, instance, hashToken(token), prefix);
@@ -216,6 +221,9 @@ export function createRedisBackend(options: RedisBackendOptions): ClusterBackend
   function resync(): Promise<void> {
     resyncing ??= (async () => {
       try {
+        // Subscribing again is harmless, and needed when the first SUBSCRIBE never reached Redis
+        // (an optional start while Redis was down): ioredis only restores subscriptions that succeeded.
+        await subscriber.subscribe(inbox, eventsChannel);
         await renewLease();
         const local = [...(hooks?.localPeers() ?? [])];
         const localIds = new Set(local.map((peer) => peer.id));
@@ -250,13 +258,12 @@ export function createRedisBackend(options: RedisBackendOptions): ClusterBackend
       hooks = coreHooks;
       try {
         await Promise.all([commands.connect(), subscriber.connect()]);
-        await subscriber.subscribe(inbox, eventsChannel);
       } catch (error) {
-        const reason = (error as Error).message;
+        const reason = lastError || (error as Error).message;
         if (!options.optional) {
           closed = true;
-          commands.disconnect();
-          subscriber.disconnect();
+          // disconnect() on a connection that already ended leaves a timer that delays the exit.
+          for (const connection of [commands, subscriber]) if (connection.status !== 'end') connection.disconnect();
           throw new Error(`cannot reach Redis at ${redactRedisUrl(options.url)} (${reason})`, { cause: error });
         }
         logger.warn('redis unreachable: starting alone, will join the cluster when it is back', {
@@ -265,9 +272,8 @@ export function createRedisBackend(options: RedisBackendOptions): ClusterBackend
         });
         started = true;
         degraded = true;
-        // ioredis retries from here on; 'ready' triggers the resync.
+        // ioredis retries from here on; 'ready' triggers the resync, which subscribes.
         for (const connection of [commands, subscriber]) connection.connect().catch(() => {});
-        void subscriber.subscribe(inbox, eventsChannel).catch(() => {});
       }
       if (!started) {
         started = true;

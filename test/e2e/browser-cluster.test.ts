@@ -1,0 +1,279 @@
+// The real peerjs client in headless Chromium, two peers on DIFFERENT cluster instances sharing one redis-server,
+// all inside a loopback-only network namespace. browser-cluster-driver.mjs does the work and prints JSON lines.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { redisMissing } from '../support/redis-server.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const CHROMIUM = process.env.PEER_SIGNAL_E2E_CHROMIUM ?? '/usr/bin/chromium';
+const DRIVER = fileURLToPath(new URL('./browser-cluster-driver.mjs', import.meta.url));
+/** The driver gives up on its own after 50 s; ready (redis, two instances, browser) comes within a few seconds. */
+const READY_MS = 30_000;
+const SCENARIO_WAIT_MS = 23_000;
+const TEST_TIMEOUT_MS = 25_000;
+const STOP_MS = 10_000;
+const LOOPBACK = ['127.0.0.1', '::1'];
+
+interface ReadyRecord {
+  event: 'ready';
+  redis: { url: string; pid: number };
+  servers: Array<{ url: string; port: number; pid: number }>;
+}
+
+interface ScenarioRecord {
+  event: 'scenario';
+  name: string;
+  ok: boolean;
+  ms: number;
+  details?: unknown;
+  error?: string;
+  console?: string[];
+  servers?: Array<{ name: string; log: string[]; stderr: string[]; exit: unknown }>;
+}
+
+interface DoneRecord {
+  event: 'done';
+  cleanup: Record<string, unknown>;
+  serverStderr: string[][];
+}
+
+type DriverRecord = ReadyRecord | ScenarioRecord | DoneRecord | { event: 'fatal'; error: string };
+type Received = { kind: 'string'; value: string } | { kind: string; bytes: number[] };
+
+interface CrossDataDetails {
+  a: string;
+  b: string;
+  aPort: number;
+  bPort: number;
+  outgoingPeer: string;
+  acceptedPeer: string;
+  receivedByA: Received[];
+  receivedByB: Received[];
+  routeA: { address: string; candidateType: string } | null;
+  routeB: { address: string; candidateType: string } | null;
+}
+
+interface CrossUnavailableIdDetails {
+  id: string;
+  error: { type: string | undefined; message: string };
+  intruderLog: string[];
+  intruderDestroyed: boolean;
+  holderOpen: boolean;
+  holderDisconnected: boolean;
+}
+
+/** Why the suite cannot run here (Chromium or namespaces), or undefined when it can. */
+function findSkipReason(): string | undefined {
+  if (!existsSync(CHROMIUM)) return `${CHROMIUM} not found; install it with: apt-get install chromium`;
+  if (redisMissing !== undefined) return redisMissing;
+  const probe = spawnSync('unshare', ['-n', '--', 'sh', '-c', 'ip link set lo up'], { encoding: 'utf8', timeout: 5000 });
+  if (probe.error !== undefined) {
+    return `cannot run unshare (${probe.error.message}); install util-linux and iproute2 (apt-get install util-linux iproute2)`;
+  }
+  if (probe.status !== 0) {
+    return (
+      `unshare -n failed (${probe.stderr.trim() || `exit ${probe.status}`}); ` +
+      'the browser tests need a private network namespace, so run them as root (or with CAP_SYS_ADMIN and CAP_NET_ADMIN)'
+    );
+  }
+  return undefined;
+}
+
+const inCi = process.env.CI === 'true';
+/** Missing software fails in CI; a missing privilege (unshare) is a skip everywhere, as in browser.test.ts. */
+const missingInstall = !existsSync(CHROMIUM) || redisMissing !== undefined;
+const skipReason = findSkipReason();
+if (skipReason !== undefined && !(missingInstall && inCi)) {
+  console.warn(`skipping the browser cluster e2e tests: ${skipReason}`);
+}
+
+if (missingInstall && inCi) {
+  describe('browser cluster e2e prerequisites', () => {
+    it('finds Chromium and redis-server (CI=true turns the skip into a failure)', () => {
+      throw new Error(`${skipReason}; CI=true forbids skipping the browser cluster tests`);
+    });
+  });
+}
+
+/** The driver process and the records it printed, by `ready`, `done` or `scenario:NAME`. */
+class DriverRun {
+  private readonly records = new Map<string, DriverRecord>();
+  private readonly waiters = new Set<() => void>();
+  private readonly stderr: string[] = [];
+  private readonly noise: string[] = [];
+  private fatal: string | undefined;
+  exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+
+  constructor(readonly child: ChildProcess) {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      try {
+        const record = JSON.parse(line) as DriverRecord;
+        if (record.event === 'fatal') this.fatal = record.error;
+        else this.records.set(record.event === 'scenario' ? `scenario:${record.name}` : record.event, record);
+      } catch {
+        this.noise.push(line);
+      }
+      this.wake();
+    });
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      this.stderr.push(line);
+      if (this.stderr.length > 40) this.stderr.shift();
+    });
+    child.on('error', (error) => {
+      this.fatal ??= `could not start the driver: ${error.message}`;
+      this.wake();
+    });
+    child.on('close', (code, signal) => {
+      this.exit = { code, signal };
+      this.wake();
+    });
+  }
+
+  private wake(): void {
+    for (const waiter of this.waiters) waiter();
+  }
+
+  context(): string {
+    const parts = [];
+    if (this.exit !== undefined) parts.push(`driver exit: code ${this.exit.code}, signal ${this.exit.signal}`);
+    if (this.noise.length > 0) parts.push(`driver stdout (not JSON):\n  ${this.noise.slice(-20).join('\n  ')}`);
+    if (this.stderr.length > 0) parts.push(`driver stderr:\n  ${this.stderr.join('\n  ')}`);
+    return parts.join('\n');
+  }
+
+  wait<T extends DriverRecord>(key: string, timeoutMs: number): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        const record = this.records.get(key);
+        if (record !== undefined) {
+          finish();
+          resolve(record as T);
+        } else if (this.fatal !== undefined) {
+          finish();
+          reject(new Error(`the browser cluster driver failed before reporting ${key}: ${this.fatal}\n${this.context()}`));
+        } else if (this.exit !== undefined) {
+          finish();
+          reject(new Error(`the browser cluster driver exited before reporting ${key}\n${this.context()}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        finish();
+        reject(new Error(`no ${key} from the browser cluster driver within ${timeoutMs} ms\n${this.context()}`));
+      }, timeoutMs);
+      const finish = (): void => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+      };
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  /** SIGTERM (the driver stops the browser, both instances and redis-server), then SIGKILL its process group by PID. */
+  async stop(): Promise<void> {
+    const pid = this.child.pid;
+    if (pid === undefined || this.exit !== undefined) return;
+    const exited = new Promise<void>((resolve) => this.child.once('close', () => resolve()));
+    this.child.kill('SIGTERM');
+    let timer: NodeJS.Timeout | undefined;
+    const overstayed = await Promise.race([
+      exited.then(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), STOP_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (overstayed) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+}
+
+function failure(record: ScenarioRecord): string {
+  const lines = [`scenario "${record.name}" failed in Chromium after ${record.ms} ms: ${record.error ?? '(no message)'}`];
+  if (record.console !== undefined && record.console.length > 0) lines.push(`page console:\n  ${record.console.join('\n  ')}`);
+  for (const server of record.servers ?? []) {
+    lines.push(`instance ${server.name} (exit ${JSON.stringify(server.exit)}):\n  ${[...server.stderr, ...server.log].join('\n  ')}`);
+  }
+  return lines.join('\n');
+}
+
+describe.skipIf(skipReason !== undefined)('peerjs in headless Chromium across two cluster instances', () => {
+  let driver: DriverRun | undefined;
+  let ready: ReadyRecord;
+
+  beforeAll(async () => {
+    for (const built of ['dist/cli.js', 'bin/peer-signal.js']) {
+      if (!existsSync(`${root}${built}`)) throw new Error(`${built} is missing; run npm run build first (npm test does it)`);
+    }
+    // exec keeps a single process: unshare execs sh, sh execs node, so the child's pid is the driver's.
+    const child = spawn('unshare', ['-n', '--', 'sh', '-c', 'ip link set lo up && exec "$@"', 'sh', process.execPath, DRIVER], {
+      cwd: root,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    driver = new DriverRun(child);
+    ready = await driver.wait<ReadyRecord>('ready', READY_MS);
+  }, READY_MS + 5000);
+
+  afterAll(async () => {
+    await driver?.stop();
+  }, STOP_MS + 5000);
+
+  async function details<T>(name: string): Promise<T> {
+    if (driver === undefined) throw new Error('the browser cluster driver did not start');
+    const record = await driver.wait<ScenarioRecord>(`scenario:${name}`, SCENARIO_WAIT_MS);
+    if (!record.ok) throw new Error(failure(record));
+    return record.details as T;
+  }
+
+  it('opens a DataConnection between peers on different instances and exchanges data both ways', async () => {
+    const d = await details<CrossDataDetails>('cross-instance-data-connection');
+    expect(ready.servers).toHaveLength(2);
+    expect([d.aPort, d.bPort]).toEqual(ready.servers.map((server) => server.port));
+    expect(d.aPort).not.toBe(d.bPort);
+    expect(d.outgoingPeer).toBe(d.b);
+    expect(d.acceptedPeer).toBe(d.a);
+    expect(d.receivedByB).toEqual([
+      { kind: 'string', value: 'hello from a' },
+      { kind: 'ArrayBuffer', bytes: [0, 1, 2, 255] },
+    ]);
+    expect(d.receivedByA).toEqual([
+      { kind: 'string', value: 'hello from b' },
+      { kind: 'ArrayBuffer', bytes: [9, 8, 7] },
+    ]);
+    expect(d.routeA).toMatchObject({ candidateType: 'host' });
+    expect(d.routeB).toMatchObject({ candidateType: 'host' });
+    expect(LOOPBACK).toContain(d.routeA?.address);
+    expect(LOOPBACK).toContain(d.routeB?.address);
+  }, TEST_TIMEOUT_MS);
+
+  it('raises unavailable-id for an id held on the other instance, leaving the holder open', async () => {
+    const d = await details<CrossUnavailableIdDetails>('cross-instance-unavailable-id');
+    expect(d.error).toEqual({ type: 'unavailable-id', message: `ID "${d.id}" is taken` });
+    expect(d.intruderLog.filter((event) => event.startsWith('open'))).toEqual([]);
+    expect(d.intruderDestroyed).toBe(true);
+    expect(d).toMatchObject({ holderOpen: true, holderDisconnected: false });
+  }, TEST_TIMEOUT_MS);
+
+  it('stops the browser, both instances (exit 0) and redis-server afterwards', async () => {
+    if (driver === undefined) throw new Error('the browser cluster driver did not start');
+    const done = await driver.wait<DoneRecord>('done', SCENARIO_WAIT_MS);
+    expect(done.cleanup, `instance stderr:\n${done.serverStderr.flat().join('\n')}`).toMatchObject({
+      browser: 'ok',
+      pages: 'ok',
+      first: { code: 0, signal: null },
+      second: { code: 0, signal: null },
+      redis: { code: 0, signal: null },
+    });
+    await expect.poll(() => driver?.exit, { timeout: 5000 }).toEqual({ code: 0, signal: null });
+  }, TEST_TIMEOUT_MS);
+});
