@@ -22,6 +22,8 @@ interface QueuedMessage {
   readonly deadline: number;
   /** Set once the message was delivered or dropped, so the timeline can skip it. */
   settled: boolean;
+  /** What it was charged against the byte caps. */
+  readonly size: number;
 }
 
 /** A sender/destination pair whose queued messages expired: tell `src` that `dst` is unavailable. */
@@ -40,11 +42,19 @@ interface DestinationQueue {
 export interface QueueLimits {
   /** Most messages per destination. */
   queueLimit: number;
-  /** Most bytes (characters of JSON text) per destination. */
+  /** Most bytes per destination (JSON text plus a fixed overhead per message). */
   queueBytes: number;
   /** Most bytes for all destinations together. */
   queueTotalBytes: number;
 }
+
+/**
+ * What a queued message costs beyond its text (the message record, array slots, string headers), and
+ * what a new destination costs (its map entry and queue), charged against the byte caps so that they
+ * bound memory rather than characters. Rough, on the safe side of what V8 uses.
+ */
+export const MESSAGE_OVERHEAD_BYTES = 256;
+export const DESTINATION_OVERHEAD_BYTES = 256;
 
 const UNLIMITED: QueueLimits = { queueLimit: Infinity, queueBytes: Infinity, queueTotalBytes: Infinity };
 
@@ -77,15 +87,15 @@ export class Realm<S> {
     return this.queues.size;
   }
 
-  /** Characters of JSON text waiting for all absent peers. */
+  /** Bytes charged for everything waiting (text plus MESSAGE_OVERHEAD_BYTES each, DESTINATION_OVERHEAD_BYTES per destination). */
   get queuedBytes(): number {
     return this.totalBytes;
   }
 
   /** Queues `frame` for `dst`; returns false (and keeps nothing) when a queue cap would be passed. */
   enqueue(src: string, dst: string, frame: string, deadline: number): boolean {
-    const size = frame.length;
     const queue = this.queues.get(dst);
+    const size = frame.length + MESSAGE_OVERHEAD_BYTES + (queue === undefined ? DESTINATION_OVERHEAD_BYTES : 0);
     const count = queue === undefined ? 0 : queue.messages.length;
     const bytes = queue === undefined ? 0 : queue.bytes;
     if (
@@ -95,7 +105,7 @@ export class Realm<S> {
     ) {
       return false;
     }
-    const message: QueuedMessage = { src, dst, frame, deadline, settled: false };
+    const message: QueuedMessage = { src, dst, frame, deadline, settled: false, size };
     if (queue === undefined) this.queues.set(dst, { messages: [message], bytes: size });
     else {
       queue.messages.push(message);
@@ -157,8 +167,8 @@ export class Realm<S> {
     const kept: QueuedMessage[] = [];
     for (const message of queue.messages) {
       if (message.src === src) {
-        queue.bytes -= message.frame.length;
-        this.totalBytes -= message.frame.length;
+        queue.bytes -= message.size;
+        this.totalBytes -= message.size;
         message.settled = true;
         message.frame = '';
         this.queuedCount--;

@@ -2,6 +2,7 @@
 import type { ClusterBackend, RemoteDelivery } from '../cluster/backend.js';
 import { ExtraWireError, HEARTBEAT_FRAME, MessageType, QUEUED_TYPES, errorFrame, expireFrame, isValidId } from './protocol.js';
 import type { Peer, Realm } from './realm.js';
+import { replaceSrc } from './set-src.js';
 
 /** What the relay needs from the transport, passed once so no per-peer wrapper objects exist. */
 export interface SocketOps<S> {
@@ -51,8 +52,8 @@ const RELAY_SUFFIX_START = ',"src":"';
 /**
  * Sets `src` to the sender's id. When the sender's object has no `src` key at all, appending the
  * field to the original text is exact and saves re-serialising the payload (SDP is most of the
- * bytes). A client-supplied `src`, in any spelling JSON allows, is caught by the parsed object and
- * replaced, so a spoofed `src` never reaches the receiver.
+ * bytes). A client-supplied `src`, in any spelling JSON allows, shows up in the parsed object, and
+ * then every top-level `src` member is cut out of the text; a spoofed `src` never reaches the receiver.
  */
 function withServerSrc(text: string, message: Record<string, unknown>, senderId: string): string {
   if (!Object.prototype.hasOwnProperty.call(message, 'src')) {
@@ -60,25 +61,36 @@ function withServerSrc(text: string, message: Record<string, unknown>, senderId:
     // Ids are validated to [A-Za-z0-9 _-], so they need no JSON escaping.
     return text.slice(0, end) + RELAY_SUFFIX_START + senderId + '"}';
   }
-  message.src = senderId;
-  return JSON.stringify(message);
+  return replaceSrc(text, senderId);
 }
 
-/** A HEARTBEAT frame: the peer is alive, and it counts against the rate like any frame. */
-export function handleHeartbeat<S>(ctx: RelayContext<S>, sender: Peer<S>): void {
+/**
+ * Marks `sender` alive and charges one frame against its rate; false (and the sender is being
+ * closed) when it is over the limit. Every frame goes through here first, whatever its kind.
+ */
+export function admitFrame<S>(ctx: RelayContext<S>, sender: Peer<S>): boolean {
   const now = ctx.now();
   sender.lastSeen = now;
-  if (!withinRate(ctx, sender, now)) ctx.onRateLimited(sender);
+  if (withinRate(ctx, sender, now)) return true;
+  ctx.onRateLimited(sender);
+  return false;
+}
+
+/**
+ * Answers the sender itself (an ERROR). A sender that does not read its answers would otherwise
+ * make the server buffer them without end, so it is held to maxBufferedBytes like any destination.
+ */
+export function reply<S>(ctx: RelayContext<S>, sender: Peer<S>, frame: string): void {
+  if (ctx.ops.bufferedAmount(sender.socket) > ctx.maxBufferedBytes) {
+    ctx.onStalled(sender);
+    return;
+  }
+  ctx.ops.send(sender.socket, frame);
 }
 
 /** Handles one text frame from `sender`. Never throws on any input. */
 export function handleFrame<S>(ctx: RelayContext<S>, sender: Peer<S>, text: string): void {
-  const now = ctx.now();
-  sender.lastSeen = now;
-  if (!withinRate(ctx, sender, now)) {
-    ctx.onRateLimited(sender);
-    return;
-  }
+  if (!admitFrame(ctx, sender)) return;
   // The peerjs client sends this every 5 s; skip the parser for it.
   if (text === HEARTBEAT_FRAME) return;
 
@@ -86,17 +98,17 @@ export function handleFrame<S>(ctx: RelayContext<S>, sender: Peer<S>, text: stri
   try {
     message = JSON.parse(text);
   } catch {
-    ctx.ops.send(sender.socket, errorFrame(ExtraWireError.INVALID_MESSAGE));
+    reply(ctx, sender, errorFrame(ExtraWireError.INVALID_MESSAGE));
     return;
   }
   if (message === null || typeof message !== 'object' || Array.isArray(message)) {
-    ctx.ops.send(sender.socket, errorFrame(ExtraWireError.INVALID_MESSAGE));
+    reply(ctx, sender, errorFrame(ExtraWireError.INVALID_MESSAGE));
     return;
   }
   const fields = message as Record<string, unknown>;
   const type = fields.type;
   if (typeof type !== 'string') {
-    ctx.ops.send(sender.socket, errorFrame(ExtraWireError.INVALID_MESSAGE));
+    reply(ctx, sender, errorFrame(ExtraWireError.INVALID_MESSAGE));
     return;
   }
 
@@ -117,14 +129,14 @@ export function handleFrame<S>(ctx: RelayContext<S>, sender: Peer<S>, text: stri
       relay(ctx, sender, type, fields, text);
       return;
     default:
-      ctx.ops.send(sender.socket, errorFrame(ExtraWireError.UNKNOWN_TYPE));
+      reply(ctx, sender, errorFrame(ExtraWireError.UNKNOWN_TYPE));
   }
 }
 
 function relay<S>(ctx: RelayContext<S>, sender: Peer<S>, type: string, fields: Record<string, unknown>, text: string): void {
   const dst = fields.dst;
   if (typeof dst !== 'string' || dst.length === 0) {
-    ctx.ops.send(sender.socket, errorFrame(ExtraWireError.MISSING_DST));
+    reply(ctx, sender, errorFrame(ExtraWireError.MISSING_DST));
     return;
   }
   deliver(ctx, { dst, src: sender.id, frame: withServerSrc(text, fields, sender.id), queueable: QUEUED_TYPES.has(type) });

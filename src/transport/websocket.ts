@@ -20,8 +20,9 @@ import {
   deliverFromRemote,
   expireQueued,
   flushToRemote,
+  admitFrame,
   handleFrame,
-  handleHeartbeat,
+  reply,
   type RelayContext,
   type SocketOps,
 } from '../signaling/relay.js';
@@ -31,6 +32,8 @@ import { sameSecret } from '../secrets.js';
 import { verifyPeerToken } from '../tokens.js';
 
 const HEARTBEAT_BYTES = Buffer.from(HEARTBEAT_FRAME);
+/** How long a socket closed for abuse has to finish the closing handshake before it is cut off. */
+const ABUSER_CLOSE_GRACE_MS = 1000;
 
 /** The server-side socket class: carries its peer and its transport so listeners can be shared functions. */
 class PeerSocket extends WebSocket {
@@ -90,14 +93,13 @@ function onMessage(this: WebSocket, data: Buffer | ArrayBuffer | Buffer[], isBin
   const transport = socket.transport;
   if (peer === undefined || transport === undefined || transport.realm.peers.get(peer.id) !== peer) return;
   if (isBinary) {
-    peer.lastSeen = Date.now();
-    socket.send(errorFrame(ExtraWireError.BINARY_FRAME));
+    if (admitFrame(transport.relayContext, peer)) reply(transport.relayContext, peer, errorFrame(ExtraWireError.BINARY_FRAME));
     return;
   }
   const buffer = data as Buffer;
   // Heartbeats are most of the traffic of an idle server: recognise the bytes without making a string.
   if (buffer.length === HEARTBEAT_BYTES.length && buffer.equals(HEARTBEAT_BYTES)) {
-    handleHeartbeat(transport.relayContext, peer);
+    admitFrame(transport.relayContext, peer);
     return;
   }
   handleFrame(transport.relayContext, peer, buffer.toString());
@@ -122,12 +124,13 @@ function onSocketError(this: WebSocket, error: Error): void {
 
 const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests' };
 
-function refuseUpgrade(socket: Duplex, status: number, reason: string): void {
+function refuseUpgrade(socket: Duplex, method: string | undefined, status: number, reason: string): void {
   const body = JSON.stringify({ error: reason });
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Bad Request'}\r\n` +
       'Connection: close\r\nContent-Type: application/json\r\n' +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      // A response to HEAD carries the length of the body it would have, but never the body.
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${method === 'HEAD' ? '' : body}`,
   );
 }
 
@@ -176,6 +179,9 @@ export class WebSocketTransport {
         this.logger.warn('peer rate limited', { id: peer.id });
         peer.socket.send(errorFrame(ExtraWireError.RATE_LIMITED));
         this.disconnect(peer, CloseCode.POLICY_VIOLATION, 'rate limit exceeded');
+        // A flooder may never answer the close frame (ws would wait 30 s, parsing all the while): cut it off soon.
+        const socket = peer.socket;
+        setTimeout(() => socket.terminate(), ABUSER_CLOSE_GRACE_MS).unref();
       },
       onStalled: (peer) => {
         this.logger.warn('peer not reading, disconnected', { id: peer.id, buffered: peer.socket.bufferedAmount });
@@ -201,28 +207,28 @@ export class WebSocketTransport {
     const queryStart = url.indexOf('?');
     const pathname = queryStart === -1 ? url : url.slice(0, queryStart);
     if (this.closing) {
-      refuseUpgrade(socket, 400, 'server is shutting down');
+      refuseUpgrade(socket, request.method, 400, 'server is shutting down');
       return;
     }
     if (pathname !== this.socketPath && pathname !== `${this.socketPath}/`) {
-      refuseUpgrade(socket, 404, `no WebSocket endpoint at ${pathname}; connect to ${this.socketPath}`);
+      refuseUpgrade(socket, request.method, 404, `no WebSocket endpoint at ${pathname}; connect to ${this.socketPath}`);
       return;
     }
     if ((request.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
-      refuseUpgrade(socket, 400, 'only WebSocket upgrades are accepted');
+      refuseUpgrade(socket, request.method, 400, 'only WebSocket upgrades are accepted');
       return;
     }
     const allowed = this.config.allowedOrigins;
     if (allowed.length > 0 && !allowed.includes('*') && !allowed.includes(request.headers.origin ?? '')) {
       this.logger.info('upgrade refused', { reason: 'origin not allowed', origin: request.headers.origin ?? 'none' });
-      refuseUpgrade(socket, 403, 'this Origin may not connect; ask the operator to add it to --allowed-origins');
+      refuseUpgrade(socket, request.method, 403, 'this Origin may not connect; ask the operator to add it to --allowed-origins');
       return;
     }
     const ip = clientAddress(request, this.config.proxied);
     const limit = this.config.maxConnectionsPerIp;
     if (limit > 0 && (this.connectionsByIp.get(ip) ?? 0) >= limit) {
       this.logger.info('upgrade refused', { reason: 'too many connections from one address', ip });
-      refuseUpgrade(socket, 429, 'too many connections from this address');
+      refuseUpgrade(socket, request.method, 429, 'too many connections from this address');
       return;
     }
     const query = new URLSearchParams(queryStart === -1 ? '' : url.slice(queryStart + 1));

@@ -102,15 +102,16 @@ describe('queue caps', () => {
   });
 
   it('refuses messages over queueBytes per destination and queueTotalBytes overall', async () => {
-    await start({ queueBytes: 2000, queueTotalBytes: 3000, rateLimitPerSec: 0 });
+    // Each message is charged its text (~950 characters) plus 256 bytes, and a new destination 256 more.
+    await start({ queueBytes: 3000, queueTotalBytes: 5000, rateLimitPerSec: 0 });
     const alice = await peer('alice');
     const payload = 'p'.repeat(900);
     alice.send({ type: 'OFFER', dst: 'one', payload });
     alice.send({ type: 'OFFER', dst: 'one', payload });
-    alice.send({ type: 'OFFER', dst: 'one', payload }); // over 2000 for "one"
+    alice.send({ type: 'OFFER', dst: 'one', payload }); // over 3000 for "one"
     expect(await alice.next()).toEqual({ type: 'EXPIRE', src: 'one', dst: 'alice' });
     alice.send({ type: 'OFFER', dst: 'two', payload });
-    alice.send({ type: 'OFFER', dst: 'three', payload }); // over 3000 in total
+    alice.send({ type: 'OFFER', dst: 'three', payload }); // over 5000 in total
     expect(await alice.next()).toEqual({ type: 'EXPIRE', src: 'three', dst: 'alice' });
   });
 
