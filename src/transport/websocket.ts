@@ -41,6 +41,31 @@ class PeerSocket extends WebSocket {
   transport: WebSocketTransport | undefined = undefined;
   /** Client address, counted against maxConnectionsPerIp until the socket closes. */
   ip = '';
+
+  /**
+   * Sends our four events straight to the shared handlers instead of registering listeners on
+   * every socket: with tens of thousands of sockets, the listener entries add up. Everything is
+   * still emitted afterwards, so ws's own bookkeeping and any other listener see it as usual.
+   */
+  override emit(event: string | symbol, a?: unknown, b?: unknown): boolean {
+    switch (event) {
+      case 'message':
+        onMessage.call(this, a as Buffer, b as boolean);
+        break;
+      case 'pong':
+        onPong.call(this);
+        break;
+      case 'close':
+        onClose.call(this, a as number);
+        break;
+      case 'error':
+        onSocketError.call(this, a as Error);
+        // Handled: an 'error' without listeners must not reach EventEmitter, which would throw it.
+        if (this.listenerCount('error') === 0) return true;
+        break;
+    }
+    return super.emit(event, a, b);
+  }
 }
 
 /** The net.Socket under a ws socket (ws keeps it in `_socket`; there is no public accessor). */
@@ -86,7 +111,7 @@ const socketOps: SocketOps<PeerSocket> = {
   },
 };
 
-/** Shared listeners: one function for every socket instead of closures per socket. */
+/** Shared handlers: one function for every socket instead of closures per socket (see PeerSocket.emit). */
 function onMessage(this: WebSocket, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
   const socket = this as PeerSocket;
   const peer = socket.peer;
@@ -120,6 +145,14 @@ function onSocketError(this: WebSocket, error: Error): void {
   // ws closes the socket itself after a protocol error; without a listener the error would crash the process.
   const socket = this as PeerSocket;
   socket.transport?.logger.debug('socket error', { id: socket.peer?.id, reason: error.message });
+}
+
+/**
+ * A copy of a query value that does not keep the whole request URL alive: V8 makes substrings of 13
+ * or more characters views into their parent string, and a peer lives for hours. Values are ASCII.
+ */
+function detach(value: string): string {
+  return value.length < 13 ? value : Buffer.from(value, 'latin1').toString('latin1');
 }
 
 const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests' };
@@ -252,8 +285,6 @@ export class WebSocketTransport {
 
   private admit(socket: PeerSocket, query: URLSearchParams, ip: string): void {
     socket.transport = this;
-    socket.on('error', onSocketError);
-    socket.on('close', onClose);
     const key = query.get('key');
     const id = query.get('id');
     const token = query.get('token');
@@ -327,15 +358,20 @@ export class WebSocketTransport {
     if (!this.admissible(id, token, refuse)) return;
     const existing = this.realm.peers.get(id);
     const now = Date.now();
-    const peer: Peer<PeerSocket> = { id, token, socket, lastSeen: now, allowance: this.config.rateBurst, refilledAt: now };
+    const peer: Peer<PeerSocket> = {
+      id: detach(id),
+      token: detach(token),
+      socket,
+      lastSeen: now,
+      allowance: this.config.rateBurst,
+      refilledAt: now,
+    };
     socket.peer = peer;
-    this.realm.peers.set(id, peer);
+    this.realm.peers.set(peer.id, peer);
     if (existing !== undefined) {
       existing.socket.peer = undefined;
       existing.socket.close(CloseCode.REPLACED, 'replaced by a new connection with the same id and token');
     }
-    socket.on('message', onMessage);
-    socket.on('pong', onPong);
     socket.send(OPEN_FRAME);
     for (const frame of this.realm.takeQueued(id)) socket.send(frame);
     const replaced = existing !== undefined || claim.outcome === 'took-over';
