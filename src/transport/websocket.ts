@@ -147,6 +147,10 @@ function onSocketError(this: WebSocket, error: Error): void {
   socket.transport?.logger.debug('socket error', { id: socket.peer?.id, reason: error.message });
 }
 
+function destroyOnError(this: Duplex): void {
+  this.destroy();
+}
+
 /**
  * A copy of a query value that does not keep the whole request URL alive: V8 makes substrings of 13
  * or more characters views into their parent string, and a peer lives for hours. Values are ASCII.
@@ -235,7 +239,9 @@ export class WebSocketTransport {
 
   /** Takes an HTTP upgrade request: only `{prefix}/peerjs` is ours. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', () => socket.destroy());
+    // A shared function, not a closure: a closure here would share this method's scope, and keep the
+    // parsed query alive for as long as the connection lasts.
+    socket.on('error', destroyOnError);
     const url = request.url ?? '/';
     const queryStart = url.indexOf('?');
     const pathname = queryStart === -1 ? url : url.slice(0, queryStart);
