@@ -141,12 +141,15 @@ export function createSignalServer(partial: Partial<Config> = {}, options: Signa
   httpServer.on('clientError', (error: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return socket.destroy();
     const timedOut = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    // end() only half-closes; a client that never closes its side would keep the descriptor.
+    socket.once('finish', () => socket.destroy());
     socket.end(`HTTP/1.1 ${timedOut ? '408 Request Timeout' : '400 Bad Request'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   });
   // Only HTTPS servers emit this; a failed handshake is the client's problem, not a server error.
   httpServer.on('tlsClientError', (error: Error) => logger.debug('tls handshake failed', { reason: error.message }));
 
   let listening: ListeningInfo | undefined;
+  let listenPromise: Promise<ListeningInfo> | undefined;
   let closePromise: Promise<void> | undefined;
   const scheme = config.sslKey !== undefined ? 'https' : 'http';
 
@@ -165,45 +168,66 @@ export function createSignalServer(partial: Partial<Config> = {}, options: Signa
       httpServer.listen({ port: config.port, host });
     });
 
+  const closedWhileStarting = (): PeerSignalError =>
+    new PeerSignalError('PEER_SIGNAL_ERR_LISTEN', 'the server was closed while it was starting; create a new one');
+
+  const listenOnce = async (): Promise<ListeningInfo> => {
+    if (closePromise !== undefined) throw new PeerSignalError('PEER_SIGNAL_ERR_LISTEN', 'the server was closed; create a new one');
+    try {
+      await cluster.start(transport.clusterHooks());
+    } catch (error) {
+      throw new PeerSignalError(
+        'PEER_SIGNAL_ERR_CLUSTER',
+        `${(error as Error).message}; check --redis (REDIS_URL) and that Redis is running, or pass --redis-optional to start alone`,
+        { cause: error },
+      );
+    }
+    // close() may have been called while the backend was starting: do not bind a port nobody will close.
+    if (closePromise !== undefined) {
+      await cluster.close();
+      throw closedWhileStarting();
+    }
+    try {
+      await bind(config.host);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // `::` is the default; hosts without IPv6 refuse it, and all-interfaces IPv4 is what the user meant.
+      if (config.host === '::' && (code === 'EAFNOSUPPORT' || code === 'EADDRNOTAVAIL')) {
+        try {
+          await bind('0.0.0.0');
+        } catch (fallbackError) {
+          await cluster.close();
+          throw listenError(fallbackError as NodeJS.ErrnoException, '0.0.0.0', config.port);
+        }
+      } else {
+        await cluster.close();
+        throw listenError(error as NodeJS.ErrnoException, config.host, config.port);
+      }
+    }
+    if (closePromise !== undefined) {
+      // close() ran while binding; its httpServer.close() may have come too early, so close again.
+      await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      throw closedWhileStarting();
+    }
+    httpServer.on('error', (error) => logger.error('server error', { reason: error.message }));
+    const address = httpServer.address() as AddressInfo;
+    listening = {
+      url: `${scheme}://${displayHost(address.address)}:${address.port}${config.path === '/' ? '' : config.path}`,
+      port: address.port,
+      host: address.address,
+    };
+    return listening;
+  };
+
   return {
     config,
-    async listen() {
-      if (listening !== undefined) return listening;
-      if (closePromise !== undefined) throw new PeerSignalError('PEER_SIGNAL_ERR_LISTEN', 'the server was closed; create a new one');
-      try {
-        await cluster.start(transport.clusterHooks());
-      } catch (error) {
-        throw new PeerSignalError(
-          'PEER_SIGNAL_ERR_CLUSTER',
-          `${(error as Error).message}; check --redis (REDIS_URL) and that Redis is running, or pass --redis-optional to start alone`,
-          { cause: error },
-        );
-      }
-      try {
-        await bind(config.host);
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        // `::` is the default; hosts without IPv6 refuse it, and all-interfaces IPv4 is what the user meant.
-        if (config.host === '::' && (code === 'EAFNOSUPPORT' || code === 'EADDRNOTAVAIL')) {
-          try {
-            await bind('0.0.0.0');
-          } catch (fallbackError) {
-            await cluster.close();
-            throw listenError(fallbackError as NodeJS.ErrnoException, '0.0.0.0', config.port);
-          }
-        } else {
-          await cluster.close();
-          throw listenError(error as NodeJS.ErrnoException, config.host, config.port);
-        }
-      }
-      httpServer.on('error', (error) => logger.error('server error', { reason: error.message }));
-      const address = httpServer.address() as AddressInfo;
-      listening = {
-        url: `${scheme}://${displayHost(address.address)}:${address.port}${config.path === '/' ? '' : config.path}`,
-        port: address.port,
-        host: address.address,
-      };
-      return listening;
+    listen() {
+      // One listen at a time: a second call while binding gets the same promise.
+      listenPromise ??= listenOnce().catch((error: unknown) => {
+        listenPromise = undefined;
+        throw error;
+      });
+      return listenPromise;
     },
     close() {
       closePromise ??= (async () => {
@@ -215,6 +239,8 @@ export function createSignalServer(partial: Partial<Config> = {}, options: Signa
         await cluster.close();
         httpServer.closeAllConnections();
         await stopped;
+        // A listen() in flight notices the close and undoes what it started; wait for that.
+        await listenPromise?.catch(() => undefined);
       })();
       return closePromise;
     },

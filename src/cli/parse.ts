@@ -1,5 +1,6 @@
 // Value parsers for flags and environment variables; each throws commander's InvalidArgumentError with the allowed form.
 import { InvalidArgumentError } from 'commander';
+import { usageError } from './output.js';
 
 export function parseIntegerIn(min: number, max: number, unit = ''): (value: string) => number {
   return (value) => {
@@ -99,8 +100,9 @@ export function parseDurationSeconds(value: string): number {
   return seconds;
 }
 
-/** A secret shared with the server: long enough that guessing it is hopeless. */
-export function parseSecret(value: string): string {
-  if (value.length < 16) throw new InvalidArgumentError('It must be at least 16 characters long; use a long random value.');
-  return value;
+/** Secrets must be long enough that guessing is hopeless; the message never repeats the value. */
+export function checkSecret(flag: string, envName: string, value: string | undefined): void {
+  if (value !== undefined && value.length < 16) {
+    throw usageError(`${flag} (or ${envName}) must be at least 16 characters; use a long random value such as the output of openssl rand -base64 32`);
+  }
 }

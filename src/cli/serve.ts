@@ -9,6 +9,7 @@ import { createSignalServer, type ListeningInfo } from '../server.js';
 import { VERSION } from '../version.js';
 import { CliError, ExitCode, createBatchedWriter, createOutput, usageError, type Output } from './output.js';
 import {
+  checkSecret,
   closest,
   collectOrigins,
   parseBooleanWord,
@@ -16,7 +17,6 @@ import {
   parseIntegerIn,
   parseMilliseconds,
   parsePort,
-  parseSecret,
 } from './parse.js';
 
 interface ServeOptions {
@@ -166,14 +166,14 @@ export function addServeOptions(command: Command): Command {
         .argParser(collectOrigins),
     )
     .addOption(
-      new Option('--admin-token <token>', 'require Authorization: Bearer <token> for the peer list (prefer the env var)')
-        .env('PEER_SIGNAL_ADMIN_TOKEN')
-        .argParser(parseSecret),
+      new Option('--admin-token <token>', 'require Authorization: Bearer <token> for the peer list (prefer the env var)').env(
+        'PEER_SIGNAL_ADMIN_TOKEN',
+      ),
     )
     .addOption(
-      new Option('--token-secret <secret>', 'accept only ids with a token signed by this secret (prefer the env var)')
-        .env('PEER_SIGNAL_TOKEN_SECRET')
-        .argParser(parseSecret),
+      new Option('--token-secret <secret>', 'accept only ids with a token signed by this secret (prefer the env var)').env(
+        'PEER_SIGNAL_TOKEN_SECRET',
+      ),
     )
     .addOption(new Option('--redis <url>', 'cluster mode: share ids with other instances through this Redis (redis:// or rediss://)').env('REDIS_URL'))
     .addOption(
@@ -237,6 +237,9 @@ export function configFromOptions(command: Command, options: ServeOptions): Part
   if ((sslKeyFile === undefined) !== (sslCertFile === undefined)) {
     throw usageError('--ssl-key and --ssl-cert go together: give both to serve HTTPS/WSS, or neither');
   }
+  // Checked here, not by commander, whose error message would quote the rejected secret.
+  checkSecret('--admin-token', 'PEER_SIGNAL_ADMIN_TOKEN', options.adminToken);
+  checkSecret('--token-secret', 'PEER_SIGNAL_TOKEN_SECRET', options.tokenSecret);
   return {
     port: options.port,
     host: options.host,
@@ -318,6 +321,9 @@ function keepYoungGenerationSmall(): void {
 /** Runs the server until SIGINT/SIGTERM. Resolves once it has shut down. */
 export async function runServe(command: Command): Promise<void> {
   keepYoungGenerationSmall();
+  // A reader that goes away (`peer-signal --json | head -1`) must not crash the server with EPIPE:
+  // the lost output is the reader's choice, and the peers keep being served.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
   const options = command.opts<ServeOptions>();
   if (command.args.length > 0) {
     const guess = closest(command.args[0]!, ['serve', 'health', 'peers', 'token', 'help']);

@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { isValidId } from '../signaling/protocol.js';
 import { createPeerToken } from '../tokens.js';
 import { createOutput, usageError } from './output.js';
-import { parseDurationSeconds, parseSecret } from './parse.js';
+import { checkSecret, parseDurationSeconds } from './parse.js';
 
 interface TokenOptions {
   ttl: number;
@@ -20,6 +20,7 @@ function runToken(id: string, options: TokenOptions): void {
   if (options.tokenSecret === undefined) {
     throw usageError('no secret given; pass --token-secret or set PEER_SIGNAL_TOKEN_SECRET to the server\'s secret');
   }
+  checkSecret('--token-secret', 'PEER_SIGNAL_TOKEN_SECRET', options.tokenSecret);
   const token = createPeerToken(id, options.tokenSecret, { ttlSeconds: options.ttl });
   if (options.json) {
     const expiresAt = new Date(Number(token.split('.')[1]) * 1000).toISOString();
@@ -34,7 +35,7 @@ export function createTokenCommand(): Command {
     .description('mint a signed token that lets <id> connect to a server started with --token-secret')
     .argument('<id>', 'the peer id the token is for')
     .addOption(new Option('--ttl <duration>', 'lifetime: seconds, or 90s, 15m, 1h, 7d').default(3600, '1h').argParser(parseDurationSeconds))
-    .addOption(new Option('--token-secret <secret>', "the server's secret (prefer the env var)").env('PEER_SIGNAL_TOKEN_SECRET').argParser(parseSecret))
+    .addOption(new Option('--token-secret <secret>', "the server's secret (prefer the env var)").env('PEER_SIGNAL_TOKEN_SECRET'))
     .addOption(new Option('--json', 'print {"id","token","expiresAt"}'))
     .action((id: string, options: TokenOptions) => runToken(id, options));
 }

@@ -17,6 +17,8 @@ export interface RemoteDelivery {
   readonly frame: string;
   /** OFFER/ANSWER/CANDIDATE wait in a queue when the destination is absent; LEAVE/EXPIRE do not. */
   readonly queueable: boolean;
+  /** Already passed on by an instance the destination had left: delivered there or treated as absent, never passed on again. */
+  readonly forwarded?: boolean;
 }
 
 /** Calls from the backend into the signaling core. */

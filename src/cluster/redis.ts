@@ -19,8 +19,9 @@ export interface RedisBackendOptions {
 /**
  * Claims `id` for this instance. Free ids, ids of dead instances (no lease key) and ids of this
  * instance are taken; the same token on a live instance is a take-over (that instance is told to drop
- * its socket); another token on a live instance is "taken". Publishes the join in the same step.
- * KEYS: peers hash. ARGV: id, instance, token hash, prefix.
+ * its socket), unless ARGV[5] is "1" (re-registering after an outage: whoever holds the id in Redis
+ * keeps it); another token on a live instance is "taken". Publishes the join in the same step.
+ * KEYS: peers hash. ARGV: id, instance, token hash, prefix, no-take-over flag.
  */
 const CLAIM_SCRIPT = `
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
@@ -30,7 +31,7 @@ if cur then
   local inst = string.sub(cur, 1, sp - 1)
   if inst ~= ARGV[2] then
     if redis.call('EXISTS', ARGV[4] .. 'instance:' .. inst) == 1 then
-      if string.sub(cur, sp + 1) ~= ARGV[3] then return 'taken' end
+      if string.sub(cur, sp + 1) ~= ARGV[3] or ARGV[5] == '1' then return 'taken' end
       from = inst
       redis.call('PUBLISH', ARGV[4] .. 'to:' .. inst, 'K' .. ARGV[1])
     end
@@ -111,6 +112,10 @@ export function createRedisBackend(options: RedisBackendOptions): ClusterBackend
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 3000,
+    // A Redis that stops answering without closing the connection must not hold claims (or queue
+    // publishes) forever: commands fail after this, and TCP keepalive notices a dead peer.
+    commandTimeout: 2000,
+    keepAlive: 10_000,
     // Fail fast at start-up; once running, reconnect forever with capped backoff.
     retryStrategy: (attempt) => (started && !closed ? Math.min(100 * 2 ** Math.min(attempt, 5), 3000) : null),
   };
@@ -125,13 +130,18 @@ export function createRedisBackend(options: RedisBackendOptions): ClusterBackend
       logger.debug('redis error', { reason: error.message });
     });
   }
-  const claimScript = (id: string, token: string): Promise<unknown> =>
-    commands.eval(CLAIM_SCRIPT, 1, peersKey, id, instance, hashToken(token), prefix);
+  const claimScript = (id: string, token: string, takeOver = true): Promise<unknown> =>
+    commands.eval(CLAIM_SCRIPT, 1, peersKey, id, instance, hashToken(token), prefix, takeOver ? '0' : '1');
   const releaseScript = (id: string): Promise<unknown> => commands.eval(RELEASE_SCRIPT, 1, peersKey, id, instance, prefix);
 
   const isUp = (): boolean => commands.status === 'ready' && subscriber.status === 'ready';
 
   function onConnectionLost(): void {
+    markDegraded();
+  }
+
+  /** Serve locally until the next resync re-registers everything; logged once per outage. */
+  function markDegraded(): void {
     if (!started || closed || degraded) return;
     degraded = true;
     logger.warn('redis connection lost: serving local peers only, reconnecting', { url: redactRedisUrl(options.url) });
@@ -144,7 +154,13 @@ export function createRedisBackend(options: RedisBackendOptions): ClusterBackend
   }
 
   function handleEvent(message: string): void {
-    const [kind, from, id] = message.split(' ');
+    if (closed) return;
+    // "<kind> <instance> <id>": ids may contain single spaces, so the id is everything after the second space.
+    const firstSpace = message.indexOf(' ');
+    const secondSpace = message.indexOf(' ', firstSpace + 1);
+    const kind = message.slice(0, firstSpace === -1 ? undefined : firstSpace);
+    const from = firstSpace === -1 ? undefined : message.slice(firstSpace + 1, secondSpace === -1 ? undefined : secondSpace);
+    const id = secondSpace === -1 ? undefined : message.slice(secondSpace + 1);
     if (kind === 'J' && from !== undefined && id !== undefined && from !== instance) {
       directory.set(id, from);
       hooks?.joined(id);
@@ -172,9 +188,11 @@ export function createRedisBackend(options: RedisBackendOptions): ClusterBackend
     }
     const firstBreak = message.indexOf('\n');
     const secondBreak = message.indexOf('\n', firstBreak + 1);
-    if ((kind !== 'Q' && kind !== 'D') || firstBreak < 0 || secondBreak < 0) return;
+    if (kind === '' || !'QDqd'.includes(kind) || firstBreak < 0 || secondBreak < 0) return;
     hooks?.deliver({
-      queueable: kind === 'Q',
+      queueable: kind === 'Q' || kind === 'q',
+      // Lower case: already passed on once by an instance the peer had left; never forwarded again.
+      forwarded: kind === 'q' || kind === 'd',
       src: message.slice(1, firstBreak),
       dst: message.slice(firstBreak + 1, secondBreak),
       frame: message.slice(secondBreak + 1),
@@ -214,11 +232,13 @@ export function createRedisBackend(options: RedisBackendOptions): ClusterBackend
       liveInstances = alive;
     } catch (error) {
       logger.debug('redis lease renewal failed', { reason: (error as Error).message });
+      markDegraded();
     }
   }
 
   /** (Re)joins the cluster: lease, our peers' claims, stale claims of ours dropped, the directory reloaded. */
   function resync(): Promise<void> {
+    if (closed) return Promise.resolve();
     resyncing ??= (async () => {
       try {
         // Subscribing again is harmless, and needed when the first SUBSCRIBE never reached Redis
@@ -227,7 +247,7 @@ export function createRedisBackend(options: RedisBackendOptions): ClusterBackend
         await renewLease();
         const local = [...(hooks?.localPeers() ?? [])];
         const localIds = new Set(local.map((peer) => peer.id));
-        const results = await Promise.all(local.map((peer) => claimScript(peer.id, peer.token)));
+        const results = await Promise.all(local.map((peer) => claimScript(peer.id, peer.token, false)));
         results.forEach((result, index) => {
           if (result === 'taken') hooks?.lost(local[index]!.id);
         });
@@ -288,6 +308,8 @@ export function createRedisBackend(options: RedisBackendOptions): ClusterBackend
     },
 
     claim(id, token): ClaimResult | Promise<ClaimResult> {
+      // A resync snapshots the local peers: a claim that arrives meanwhile waits for it, then claims for real.
+      if (resyncing !== undefined) return resyncing.then(() => this.claim(id, token));
       // Without Redis we cannot check the cluster: serve locally now and register on reconnect.
       if (degraded || !isUp()) return { outcome: 'claimed' };
       return claimScript(id, token).then(
@@ -297,7 +319,11 @@ export function createRedisBackend(options: RedisBackendOptions): ClusterBackend
           directory.delete(id);
           return from === '' ? { outcome: 'claimed' } : { outcome: 'took-over', from };
         },
-        (): ClaimResult => ({ outcome: 'claimed' }),
+        (): ClaimResult => {
+          // Serve the peer, but remember that Redis does not know it: the next resync registers it.
+          markDegraded();
+          return { outcome: 'claimed' };
+        },
       );
     },
 
@@ -309,7 +335,8 @@ export function createRedisBackend(options: RedisBackendOptions): ClusterBackend
     forward(delivery: RemoteDelivery, onAbsent) {
       const owner = directory.get(delivery.dst);
       if (owner === undefined || !isUp()) return false;
-      const message = `${delivery.queueable ? 'Q' : 'D'}${delivery.src}\n${delivery.dst}\n${delivery.frame}`;
+      const kind = delivery.forwarded === true ? (delivery.queueable ? 'q' : 'd') : delivery.queueable ? 'Q' : 'D';
+      const message = `${kind}${delivery.src}\n${delivery.dst}\n${delivery.frame}`;
       commands.publish(`${prefix}to:${owner}`, message).then(
         (receivers) => {
           if (receivers > 0) return;

@@ -5,7 +5,7 @@ export interface Peer<S> {
   readonly id: string;
   readonly token: string;
   readonly socket: S;
-  /** Date.now() of the last frame or pong from this peer. */
+  /** Time (ms, monotonic) of the last frame or pong from this peer. */
   lastSeen: number;
   /** Rate limit token bucket: frames this peer may still send now, and when it was last refilled. */
   allowance: number;
@@ -18,7 +18,7 @@ interface QueuedMessage {
   readonly dst: string;
   /** The frame exactly as `dst` will receive it (src already set); emptied once settled to free memory early. */
   frame: string;
-  /** Date.now() after which the message expires. */
+  /** Time (ms, same clock as lastSeen) after which the message expires. */
   readonly deadline: number;
   /** Set once the message was delivered or dropped, so the timeline can skip it. */
   settled: boolean;

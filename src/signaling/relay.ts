@@ -39,7 +39,7 @@ export interface RelayContext<S> {
 /** Token bucket: refills at rateLimitPerSec up to rateBurst; each frame costs one. */
 function withinRate<S>(ctx: RelayContext<S>, peer: Peer<S>, now: number): boolean {
   if (ctx.rateLimitPerSec === 0) return true;
-  const refill = ((now - peer.refilledAt) * ctx.rateLimitPerSec) / 1000;
+  const refill = (Math.max(0, now - peer.refilledAt) * ctx.rateLimitPerSec) / 1000;
   peer.allowance = Math.min(ctx.rateBurst, peer.allowance + refill);
   peer.refilledAt = now;
   if (peer.allowance < 1) return false;
@@ -162,9 +162,17 @@ export function deliver<S>(ctx: RelayContext<S>, delivery: RemoteDelivery): void
   deliverAbsent(ctx, delivery);
 }
 
-/** A frame another instance sent us: deliver here or treat `dst` as absent; never forward again (no loops). */
+/**
+ * A frame another instance sent us. If `dst` moved on to a third instance meanwhile (the sender's
+ * directory was a step behind), pass it on once; a frame passed on already is delivered here or
+ * treated as absent, so frames never loop.
+ */
 export function deliverFromRemote<S>(ctx: RelayContext<S>, delivery: RemoteDelivery): void {
   if (deliverHere(ctx, delivery)) return;
+  if (delivery.forwarded !== true) {
+    const onward: RemoteDelivery = { ...delivery, forwarded: true };
+    if (ctx.cluster.forward(onward, (gone) => deliverAbsent(ctx, gone))) return;
+  }
   deliverAbsent(ctx, delivery);
 }
 

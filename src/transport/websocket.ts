@@ -32,8 +32,24 @@ import { sameSecret } from '../secrets.js';
 import { verifyPeerToken } from '../tokens.js';
 
 const HEARTBEAT_BYTES = Buffer.from(HEARTBEAT_FRAME);
-/** How long a socket closed for abuse has to finish the closing handshake before it is cut off. */
-const ABUSER_CLOSE_GRACE_MS = 1000;
+
+/** Milliseconds on a clock that never steps: a wall-clock jump must not rate-limit or time out every peer at once. */
+const monotonicNow = (): number => performance.now();
+/** How long a socket the server closes has to finish the closing handshake before it is cut off. */
+const CLOSE_GRACE_MS = 1000;
+
+/**
+ * Closes with a code, and cuts the connection off if the client has not answered within the grace
+ * period: ws would otherwise wait 30 s, parsing whatever the client keeps sending.
+ */
+function closeSoon(socket: PeerSocket, code: number, reason: string): void {
+  socket.close(code, reason);
+  setTimeout(terminateSocket, CLOSE_GRACE_MS, socket).unref();
+}
+
+function terminateSocket(socket: PeerSocket): void {
+  socket.terminate();
+}
 
 /** The server-side socket class: carries its peer and its transport so listeners can be shared functions. */
 class PeerSocket extends WebSocket {
@@ -132,7 +148,7 @@ function onMessage(this: WebSocket, data: Buffer | ArrayBuffer | Buffer[], isBin
 
 function onPong(this: WebSocket): void {
   const peer = (this as PeerSocket).peer;
-  if (peer !== undefined) peer.lastSeen = Date.now();
+  if (peer !== undefined) peer.lastSeen = monotonicNow();
 }
 
 function onClose(this: WebSocket, code: number): void {
@@ -151,6 +167,10 @@ function destroyOnError(this: Duplex): void {
   this.destroy();
 }
 
+function destroyAfterFinish(this: Duplex): void {
+  this.destroy();
+}
+
 /**
  * A copy of a query value that does not keep the whole request URL alive: V8 makes substrings of 13
  * or more characters views into their parent string, and a peer lives for hours. Values are ASCII.
@@ -163,6 +183,8 @@ const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 403: 'Forbidde
 
 function refuseUpgrade(socket: Duplex, method: string | undefined, status: number, reason: string): void {
   const body = JSON.stringify({ error: reason });
+  // end() only half-closes: a client that never closes its side would hold the descriptor forever.
+  socket.once('finish', destroyAfterFinish);
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Bad Request'}\r\n` +
       'Connection: close\r\nContent-Type: application/json\r\n' +
@@ -209,16 +231,13 @@ export class WebSocketTransport {
       rateLimitPerSec: config.rateLimitPerSec,
       rateBurst: config.rateBurst,
       maxBufferedBytes: config.maxBufferedBytes,
-      now: Date.now,
+      now: monotonicNow,
       onQueued: (deadline) => this.armExpiry(deadline),
       onLeave: (peer) => this.disconnect(peer, CloseCode.NORMAL, 'left'),
       onRateLimited: (peer) => {
         this.logger.warn('peer rate limited', { id: peer.id });
         peer.socket.send(errorFrame(ExtraWireError.RATE_LIMITED));
         this.disconnect(peer, CloseCode.POLICY_VIOLATION, 'rate limit exceeded');
-        // A flooder may never answer the close frame (ws would wait 30 s, parsing all the while): cut it off soon.
-        const socket = peer.socket;
-        setTimeout(() => socket.terminate(), ABUSER_CLOSE_GRACE_MS).unref();
       },
       onStalled: (peer) => {
         this.logger.warn('peer not reading, disconnected', { id: peer.id, buffered: peer.socket.bufferedAmount });
@@ -297,7 +316,7 @@ export class WebSocketTransport {
     const refuse = (frame: string, reason: string): void => {
       this.logger.info('peer refused', { id: id !== null && isValidId(id) ? id : undefined, ip, reason });
       socket.send(frame);
-      socket.close(CloseCode.POLICY_VIOLATION, reason);
+      closeSoon(socket, CloseCode.POLICY_VIOLATION, reason);
     };
     if (!key || !id || !token) return refuse(errorFrame(WireError.INVALID_WS_PARAMETERS), 'missing parameters');
     if (!sameSecret(key, this.config.key)) return refuse(errorFrame(WireError.INVALID_KEY), 'invalid key');
@@ -360,10 +379,13 @@ export class WebSocketTransport {
       if (this.realm.peers.get(id) === undefined) this.cluster.release(id);
       return;
     }
-    // Things may have changed during an asynchronous claim: check again.
-    if (!this.admissible(id, token, refuse)) return;
+    // Things may have changed during an asynchronous claim: check again, and give the id back if refused.
+    if (!this.admissible(id, token, refuse)) {
+      if (this.realm.peers.get(id) === undefined) this.cluster.release(id);
+      return;
+    }
     const existing = this.realm.peers.get(id);
-    const now = Date.now();
+    const now = monotonicNow();
     const peer: Peer<PeerSocket> = {
       id: detach(id),
       token: detach(token),
@@ -376,7 +398,7 @@ export class WebSocketTransport {
     this.realm.peers.set(peer.id, peer);
     if (existing !== undefined) {
       existing.socket.peer = undefined;
-      existing.socket.close(CloseCode.REPLACED, 'replaced by a new connection with the same id and token');
+      closeSoon(existing.socket, CloseCode.REPLACED, 'replaced by a new connection with the same id and token');
     }
     socket.send(OPEN_FRAME);
     for (const frame of this.realm.takeQueued(id)) socket.send(frame);
@@ -405,8 +427,10 @@ export class WebSocketTransport {
     if (peer === undefined) return;
     this.realm.peers.delete(id);
     peer.socket.peer = undefined;
-    peer.socket.close(code, reason);
+    closeSoon(peer.socket, code, reason);
     this.logger.info('peer disconnected', { id, code, reason });
+    // A no-op when another instance owns the id (the usual case); frees it if a late kick hit a socket we re-registered.
+    this.cluster.release(id);
   }
 
   /** Called when a socket closed: frees its id unless another socket took it over. */
@@ -416,7 +440,8 @@ export class WebSocketTransport {
     socket.peer = undefined;
     if (this.realm.peers.get(peer.id) === peer) {
       this.realm.peers.delete(peer.id);
-      this.cluster.release(peer.id);
+      // A same-token socket may be claiming the id right now; its claim must not be undone.
+      if (!this.claiming.has(peer.id)) this.cluster.release(peer.id);
       this.logger.info('peer disconnected', { id: peer.id, code });
     }
   }
@@ -425,16 +450,16 @@ export class WebSocketTransport {
   private disconnect(peer: Peer<PeerSocket>, code: number, reason: string): void {
     if (this.realm.peers.get(peer.id) === peer) {
       this.realm.peers.delete(peer.id);
-      this.cluster.release(peer.id);
+      if (!this.claiming.has(peer.id)) this.cluster.release(peer.id);
       this.logger.info('peer disconnected', { id: peer.id, code, reason });
     }
     peer.socket.peer = undefined;
-    peer.socket.close(code, reason);
+    closeSoon(peer.socket, code, reason);
   }
 
   /** Closes peers silent for the alive timeout; pings the quiet ones so a live client answers with a pong. */
   private sweep(sweepEveryMs: number): void {
-    const now = Date.now();
+    const now = monotonicNow();
     for (const peer of this.realm.peers.values()) {
       const silentMs = now - peer.lastSeen;
       if (silentMs >= this.config.aliveTimeoutMs) {
@@ -451,7 +476,7 @@ export class WebSocketTransport {
     if (this.closing || deadline >= this.expiryAt) return;
     if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
     this.expiryAt = deadline;
-    this.expiryTimer = setTimeout(() => this.runExpiry(), Math.max(0, deadline - Date.now()));
+    this.expiryTimer = setTimeout(() => this.runExpiry(), Math.max(0, deadline - monotonicNow()));
     this.expiryTimer.unref();
   }
 

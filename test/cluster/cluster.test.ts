@@ -119,6 +119,20 @@ describe.skipIf(skip)('cluster mode (in-process instances, one redis-server)', (
       expect(await alice.next()).toEqual({ type: 'OFFER', dst: 'alice', src: 'bob', payload: { sdp: 'x' } });
     });
 
+    it('ids with spaces are routed and listed whole across instances', async () => {
+      const a = await instance();
+      const b = await instance();
+      const spaced = await peer(a, 'alice smith', 'token-spaced');
+      await peer(a, 'alice');
+      const bob = await peer(b, 'bob');
+      await knows(b, 'alice smith');
+      bob.send({ type: 'OFFER', dst: 'alice smith', payload: 'to the spaced one' });
+      expect(await spaced.next()).toEqual({ type: 'OFFER', dst: 'alice smith', src: 'bob', payload: 'to the spaced one' });
+      expect(await peersOf(b)).toEqual(['alice', 'alice smith', 'bob']);
+      spaced.ws.close();
+      await expect.poll(() => peersOf(b), { timeout: SETTLE_MS }).toEqual(['alice', 'bob']);
+    });
+
     it('two sockets racing for one id on two instances: exactly one gets OPEN', async () => {
       const a = await instance();
       const b = await instance();

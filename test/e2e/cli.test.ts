@@ -189,6 +189,19 @@ describe('usage errors: one error line, nothing on stdout, exit 2', () => {
     expect(result.code).toBe(2);
   });
 
+  it.each([
+    ['--admin-token', ['--admin-token', 'short-secret-1', ...SAFE], {}],
+    ['PEER_SIGNAL_TOKEN_SECRET', SAFE, { PEER_SIGNAL_TOKEN_SECRET: 'short-secret-2' }],
+    ['token --token-secret', ['token', 'alice', '--token-secret', 'short-secret-3'], {}],
+  ])('a too-short %s is refused without repeating the secret', async (name, args: string[], env: Record<string, string>) => {
+    const result = await runCli(args, { env });
+    const line = expectOneErrorLine(result);
+    expect(line).toContain(name.replace('token ', ''));
+    expect(line).toMatch(/at least 16 characters/);
+    expect(line).not.toMatch(/short-secret/);
+    expect(result.code).toBe(2);
+  });
+
   it('NO_COLOR=1 errors carry no colour either', async () => {
     const result = await runCli(['--port', 'abc'], { env: { NO_COLOR: '1' } });
     expectOneErrorLine(result);

@@ -161,6 +161,14 @@ describe('listen', () => {
     await second.close();
   });
 
+  it('close() while listen() is in flight leaves nothing listening', async () => {
+    const racing = createSignalServer({ host: '127.0.0.1', port: 0 });
+    const listening = racing.listen();
+    await racing.close();
+    await expect(listening).rejects.toMatchObject({ code: 'PEER_SIGNAL_ERR_LISTEN' });
+    expect(racing.address()).toBeNull();
+  });
+
   it('reports a URL with 127.0.0.1 when bound to all interfaces', async () => {
     server = createSignalServer({ port: 0 });
     const info = await server.listen();

@@ -188,6 +188,29 @@ describe('connections per IP and handshake timeout', () => {
     expect(status).toBe(429);
   });
 
+  it('frees the socket of a refused upgrade even when the client never closes its side', async () => {
+    await start();
+    const socket = connect({ port: server!.address()!.port, host: '127.0.0.1', allowHalfOpen: true });
+    socket.on('error', () => {});
+    socket.resume();
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write('GET /elsewhere HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+    await new Promise((resolve) => socket.once('end', resolve));
+    // allowHalfOpen: this client keeps its side open. If the server only half-closed, it would keep
+    // reading what we send; if it freed the socket, the kernel answers our next write with a reset.
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    await expect
+      .poll(
+        () => {
+          if (!socket.destroyed) socket.write('still here');
+          return socket.destroyed;
+        },
+        { timeout: 3000, interval: 50 },
+      )
+      .toBe(true);
+    await closed;
+  });
+
   it('drops a connection that opens TCP and sends nothing', async () => {
     await start({ handshakeTimeoutMs: 300 });
     const socket = connect(server!.address()!.port, '127.0.0.1');
