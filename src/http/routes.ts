@@ -1,7 +1,7 @@
 // The HTTP API as a plain node:http handler: health, server info, id, peers, CORS; JSON 404 for everything else.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config.js';
-import { sameSecret } from '../secrets.js';
+import { createSecretMatcher } from '../secrets.js';
 import type { ClusterStatus } from '../cluster/backend.js';
 
 /** What the routes need to know about the running server. */
@@ -32,10 +32,12 @@ function send(
   body: string,
 ): void {
   // One writeHead with every header is cheaper than a setHeader call each (the id route is hot).
+  // Headers set earlier (CORS, Allow) are merged in by writeHead.
   response.writeHead(status, {
     'Content-Type': contentType,
     'Content-Length': Buffer.byteLength(body),
     'Cache-Control': 'no-store',
+    Vary: 'Origin',
   });
   response.end(request.method === 'HEAD' ? undefined : body);
 }
@@ -46,7 +48,6 @@ function sendJson(request: IncomingMessage, response: ServerResponse, status: nu
 
 /** Sets CORS headers when the request's Origin is allowed: any origin by default or with "*", else only the listed ones. */
 function applyCors(config: Readonly<Config>, request: IncomingMessage, response: ServerResponse): boolean {
-  response.setHeader('Vary', 'Origin');
   const origin = request.headers.origin;
   if (origin === undefined) return false;
   if (config.cors.length > 0 && !config.cors.includes('*') && !config.cors.includes(origin)) return false;
@@ -62,6 +63,7 @@ function answerPreflight(request: IncomingMessage, response: ServerResponse, all
     response.setHeader('Access-Control-Max-Age', '600');
   }
   response.statusCode = 204;
+  response.setHeader('Vary', 'Origin');
   response.setHeader('Content-Length', 0);
   response.end();
 }
@@ -70,6 +72,8 @@ function answerPreflight(request: IncomingMessage, response: ServerResponse, all
 export function createRequestHandler(ctx: RouteContext): (request: IncomingMessage, response: ServerResponse) => void {
   const { config } = ctx;
   const base = config.path === '/' ? '' : config.path;
+  const isKey = createSecretMatcher(config.key);
+  const isAdminToken = createSecretMatcher(config.adminToken ?? '');
 
   const health = (): Record<string, unknown> => {
     const cluster = ctx.clusterStatus();
@@ -99,7 +103,7 @@ export function createRequestHandler(ctx: RouteContext): (request: IncomingMessa
     if (config.adminToken !== undefined) {
       const header = request.headers.authorization ?? '';
       const bearer = header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : '';
-      if (!sameSecret(bearer, config.adminToken)) {
+      if (!isAdminToken(bearer)) {
         response.setHeader('WWW-Authenticate', 'Bearer realm="peer-signal"');
         sendJson(request, response, 401, {
           error: 'this server requires an admin token for the peer list; send Authorization: Bearer <token> (peer-signal peers --admin-token)',
@@ -118,7 +122,7 @@ export function createRequestHandler(ctx: RouteContext): (request: IncomingMessa
   const withKey = (key: string | null, handler: RouteHandler): RouteHandler => (request, response, query) => {
     if (key === null || key === '') {
       sendJson(request, response, 401, { error: 'no key supplied; pass the server key as ?key=KEY or in the path' });
-    } else if (!sameSecret(key, config.key)) {
+    } else if (!isKey(key)) {
       sendJson(request, response, 401, { error: 'invalid key; use the key the server was started with (--key)' });
     } else {
       handler(request, response, query);

@@ -28,7 +28,7 @@ import {
 } from '../signaling/relay.js';
 import type { ClaimResult, ClusterBackend, ClusterHooks } from '../cluster/backend.js';
 import { clientAddress } from '../http/client-address.js';
-import { sameSecret } from '../secrets.js';
+import { createSecretMatcher } from '../secrets.js';
 import { verifyPeerToken } from '../tokens.js';
 
 const HEARTBEAT_BYTES = Buffer.from(HEARTBEAT_FRAME);
@@ -207,6 +207,7 @@ export class WebSocketTransport {
   /** Open WebSocket connections per client address (only tracked when maxConnectionsPerIp is set). */
   private readonly connectionsByIp = new Map<string, number>();
   private readonly cluster: ClusterBackend;
+  private readonly isKey: (given: string) => boolean;
   /** Ids whose cluster-wide claim is in flight, with the claiming token. */
   private readonly claiming = new Map<string, string>();
 
@@ -214,6 +215,7 @@ export class WebSocketTransport {
     this.config = config;
     this.logger = logger;
     this.cluster = cluster;
+    this.isKey = createSecretMatcher(config.key);
     this.realm = new Realm<PeerSocket>(config);
     this.socketPath = config.path === '/' ? '/peerjs' : `${config.path}/peerjs`;
     this.wss = new WebSocketServer({
@@ -319,7 +321,7 @@ export class WebSocketTransport {
       closeSoon(socket, CloseCode.POLICY_VIOLATION, reason);
     };
     if (!key || !id || !token) return refuse(errorFrame(WireError.INVALID_WS_PARAMETERS), 'missing parameters');
-    if (!sameSecret(key, this.config.key)) return refuse(errorFrame(WireError.INVALID_KEY), 'invalid key');
+    if (!this.isKey(key)) return refuse(errorFrame(WireError.INVALID_KEY), 'invalid key');
     if (!isValidId(id)) return refuse(errorFrame(ExtraWireError.INVALID_ID), 'invalid id');
     if (!isValidToken(token)) return refuse(errorFrame(ExtraWireError.INVALID_TOKEN), 'invalid token');
     if (this.config.tokenSecret !== undefined) {
