@@ -29,6 +29,7 @@ import {
 import type { ClaimResult, ClusterBackend, ClusterHooks } from '../cluster/backend.js';
 import { clientAddress } from '../http/client-address.js';
 import { createSecretMatcher } from '../secrets.js';
+import { installHeartbeatFastPath } from './heartbeat-fast-path.js';
 import { verifyPeerToken } from '../tokens.js';
 
 const HEARTBEAT_BYTES = Buffer.from(HEARTBEAT_FRAME);
@@ -126,6 +127,22 @@ const socketOps: SocketOps<PeerSocket> = {
     socket.close(code, reason);
   },
 };
+
+/** ws links each Receiver to its WebSocket under a private symbol; found once, on the first receiver seen. */
+let receiverSocketKey: symbol | undefined;
+
+/** A heartbeat recognised before ws parsed it: true when it was ours to handle (a registered peer). */
+function heartbeatFromReceiver(receiver: object): boolean {
+  receiverSocketKey ??= Object.getOwnPropertySymbols(receiver).find((key) => key.description === 'websocket');
+  if (receiverSocketKey === undefined) return false;
+  const socket = (receiver as Record<symbol, unknown>)[receiverSocketKey];
+  if (!(socket instanceof PeerSocket)) return false;
+  const peer = socket.peer;
+  const transport = socket.transport;
+  if (peer === undefined || transport === undefined || transport.realm.peers.get(peer.id) !== peer) return false;
+  admitFrame(transport.relayContext, peer);
+  return true;
+}
 
 /** Shared handlers: one function for every socket instead of closures per socket (see PeerSocket.emit). */
 function onMessage(this: WebSocket, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
@@ -402,6 +419,7 @@ export class WebSocketTransport {
       existing.socket.peer = undefined;
       closeSoon(existing.socket, CloseCode.REPLACED, 'replaced by a new connection with the same id and token');
     }
+    installHeartbeatFastPath((socket as unknown as { _receiver: object })._receiver, heartbeatFromReceiver);
     socket.send(OPEN_FRAME);
     for (const frame of this.realm.takeQueued(id)) socket.send(frame);
     const replaced = existing !== undefined || claim.outcome === 'took-over';
