@@ -257,6 +257,9 @@ export class WebSocketTransport {
         this.logger.warn('peer rate limited', { id: peer.id });
         peer.socket.send(errorFrame(ExtraWireError.RATE_LIMITED));
         this.disconnect(peer, CloseCode.POLICY_VIOLATION, 'rate limit exceeded');
+        // Stop reading a flooder at once: until the grace period cuts it off, its writes back up in its
+        // own kernel buffers instead of being read and parsed here.
+        (peer.socket as unknown as { _socket?: { pause(): void } })._socket?.pause();
       },
       onStalled: (peer) => {
         this.logger.warn('peer not reading, disconnected', { id: peer.id, buffered: peer.socket.bufferedAmount });
