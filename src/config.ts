@@ -121,6 +121,14 @@ function checkString(name: string, value: unknown): string {
   return value;
 }
 
+/** A frozen list of origins without trailing slashes, as browsers send them in `Origin`. */
+function checkOrigins(name: string, value: unknown): readonly string[] {
+  if (!Array.isArray(value) || value.some((origin) => typeof origin !== 'string')) {
+    throw configError(`${name} must be an array of origin strings such as "https://app.example.com"`);
+  }
+  return Object.freeze((value as string[]).map((origin) => origin.replace(/\/+$/, '')));
+}
+
 /** Turns `peerjs`, `/peerjs/`, `//a//b/` into `/peerjs`, `/peerjs`, `/a/b`; `''` and `/` into `/`. */
 export function normalizePath(path: string): string {
   const parts = path.split('/').filter((part) => part.length > 0);
@@ -161,14 +169,8 @@ export function resolveConfig(partial: Partial<Config> = {}): Readonly<Config> {
   }
   if (merged.sslKey !== undefined) checkString('sslKey', merged.sslKey);
   if (merged.sslCert !== undefined) checkString('sslCert', merged.sslCert);
-  if (!Array.isArray(merged.cors) || merged.cors.some((origin) => typeof origin !== 'string')) {
-    throw configError('cors must be an array of origin strings such as "https://app.example.com"');
-  }
-  merged.cors = Object.freeze(merged.cors.map((origin) => origin.replace(/\/+$/, '')));
-  if (!Array.isArray(merged.allowedOrigins) || merged.allowedOrigins.some((origin) => typeof origin !== 'string')) {
-    throw configError('allowedOrigins must be an array of origin strings such as "https://app.example.com"');
-  }
-  merged.allowedOrigins = Object.freeze(merged.allowedOrigins.map((origin) => origin.replace(/\/+$/, '')));
+  merged.cors = checkOrigins('cors', merged.cors);
+  merged.allowedOrigins = checkOrigins('allowedOrigins', merged.allowedOrigins);
   checkInteger('maxMessageSizeBytes', merged.maxMessageSizeBytes, 1024, 100 * 1024 * 1024);
   checkInteger('rateLimitPerSec', merged.rateLimitPerSec, 0, 1_000_000);
   checkInteger('rateBurst', merged.rateBurst, 1, 1_000_000);

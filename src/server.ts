@@ -7,6 +7,8 @@ import { resolveConfig, type Config } from './config.js';
 import { PeerSignalError } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
 import { createRequestHandler } from './http/routes.js';
+import { endRawResponse } from './http/raw-response.js';
+import { urlHost } from './hosts.js';
 import { WebSocketTransport } from './transport/websocket.js';
 import { createMemoryBackend } from './cluster/memory.js';
 import type { ClusterBackend } from './cluster/backend.js';
@@ -38,13 +40,6 @@ export interface SignalServer {
   readonly url: string | undefined;
   /** Number of connected peers. */
   readonly peerCount: number;
-}
-
-const ALL_INTERFACES = new Set(['::', '0.0.0.0', '']);
-
-function displayHost(address: string): string {
-  if (ALL_INTERFACES.has(address)) return '127.0.0.1';
-  return address.includes(':') ? `[${address}]` : address;
 }
 
 function listenError(error: NodeJS.ErrnoException, host: string, port: number): PeerSignalError {
@@ -140,10 +135,7 @@ export function createSignalServer(partial: Partial<Config> = {}, options: Signa
   httpServer.on('upgrade', (request, socket, head) => transport.handleUpgrade(request, socket, head));
   httpServer.on('clientError', (error: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return socket.destroy();
-    const timedOut = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
-    // end() only half-closes; a client that never closes its side would keep the descriptor.
-    socket.once('finish', () => socket.destroy());
-    socket.end(`HTTP/1.1 ${timedOut ? '408 Request Timeout' : '400 Bad Request'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    endRawResponse(socket, error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400);
   });
   // Only HTTPS servers emit this; a failed handshake is the client's problem, not a server error.
   httpServer.on('tlsClientError', (error: Error) => logger.debug('tls handshake failed', { reason: error.message }));
@@ -212,7 +204,7 @@ export function createSignalServer(partial: Partial<Config> = {}, options: Signa
     httpServer.on('error', (error) => logger.error('server error', { reason: error.message }));
     const address = httpServer.address() as AddressInfo;
     listening = {
-      url: `${scheme}://${displayHost(address.address)}:${address.port}${config.path === '/' ? '' : config.path}`,
+      url: `${scheme}://${urlHost(address.address)}:${address.port}${config.path === '/' ? '' : config.path}`,
       port: address.port,
       host: address.address,
     };

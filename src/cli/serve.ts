@@ -185,7 +185,7 @@ export function addServeOptions(command: Command): Command {
         .default(DEFAULTS.redisOptional),
     )
     .addOption(
-      new Option('--cluster-lease <ms>', 'a dead instance frees its ids within about this long')
+      new Option('--cluster-lease <ms>', 'an instance that stops renewing its lease for this long is dead; its ids are free within about 4/3 of it')
         .env('PEER_SIGNAL_CLUSTER_LEASE')
         .default(DEFAULTS.clusterLeaseMs)
         .argParser(parseIntegerIn(300, 600_000)),

@@ -2,9 +2,8 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { DEFAULTS, normalizePath } from '../config.js';
+import { urlHost } from '../hosts.js';
 import { usageError } from './output.js';
-
-const ALL_INTERFACES = new Set(['::', '0.0.0.0', '[::]', '']);
 
 /**
  * The server's base URL (scheme, host, port and API prefix), without a trailing slash.
@@ -15,7 +14,7 @@ export function resolveBaseUrl(url: string | undefined, env: NodeJS.ProcessEnv =
   const prefix = normalizePath(env.PATH_PREFIX ?? env.PEERSERVER_PATH ?? DEFAULTS.path);
   if (url === undefined) {
     const hostEnv = env.HOST ?? DEFAULTS.host;
-    const host = ALL_INTERFACES.has(hostEnv) ? '127.0.0.1' : hostEnv.includes(':') && !hostEnv.startsWith('[') ? `[${hostEnv}]` : hostEnv;
+    const host = urlHost(hostEnv);
     const port = env.PORT ?? String(DEFAULTS.port);
     const scheme = env.PEER_SIGNAL_SSL_CERT ? 'https' : 'http';
     url = `${scheme}://${host}:${port}${prefix === '/' ? '' : prefix}`;
@@ -29,7 +28,7 @@ export function resolveBaseUrl(url: string | undefined, env: NodeJS.ProcessEnv =
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw usageError(`--url must start with http:// or https://, got "${url}"`);
   }
-  if (ALL_INTERFACES.has(parsed.hostname)) parsed.hostname = '127.0.0.1';
+  parsed.hostname = urlHost(parsed.hostname);
   if (parsed.pathname === '/' || parsed.pathname === '') parsed.pathname = prefix;
   parsed.pathname = parsed.pathname.replace(/\/+$/, '');
   parsed.search = '';

@@ -38,7 +38,7 @@ export const ExtraWireError = {
 
 /** Ids the peerjs client itself accepts (util.validateId), capped at 64 characters. */
 const ID_PATTERN = /^[A-Za-z0-9]+(?:[ _-][A-Za-z0-9]+)*$/;
-export const MAX_ID_LENGTH = 64;
+const MAX_ID_LENGTH = 64;
 
 export function isValidId(id: string): boolean {
   return id.length <= MAX_ID_LENGTH && ID_PATTERN.test(id);
@@ -70,10 +70,8 @@ export function expireFrame(absentId: string, senderId: string): string {
 export const CloseCode = {
   NORMAL: 1000,
   GOING_AWAY: 1001,
-  UNSUPPORTED_DATA: 1003,
   INTERNAL_ERROR: 1011,
   POLICY_VIOLATION: 1008,
-  TOO_BIG: 1009,
   /** Same id and token connected again elsewhere: this socket was replaced. */
   REPLACED: 4000,
   /** Silent for longer than the alive timeout. */

@@ -87,11 +87,6 @@ export class Realm<S> {
     return this.queues.size;
   }
 
-  /** Bytes charged for everything waiting (text plus MESSAGE_OVERHEAD_BYTES each, DESTINATION_OVERHEAD_BYTES per destination). */
-  get queuedBytes(): number {
-    return this.totalBytes;
-  }
-
   /** Queues `frame` for `dst`; returns false (and keeps nothing) when a queue cap would be passed. */
   enqueue(src: string, dst: string, frame: string, deadline: number): boolean {
     const queue = this.queues.get(dst);

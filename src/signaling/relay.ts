@@ -1,6 +1,6 @@
 // One switch over message.type, and where a frame goes: a local socket, another instance, a queue, or back as EXPIRE.
 import type { ClusterBackend, RemoteDelivery } from '../cluster/backend.js';
-import { ExtraWireError, HEARTBEAT_FRAME, MessageType, QUEUED_TYPES, errorFrame, expireFrame, isValidId } from './protocol.js';
+import { ExtraWireError, MessageType, QUEUED_TYPES, errorFrame, expireFrame, isValidId } from './protocol.js';
 import type { Peer, Realm } from './realm.js';
 import { replaceSrc } from './set-src.js';
 
@@ -11,7 +11,6 @@ export interface SocketOps<S> {
   isOpen(socket: S): boolean;
   /** Bytes sent to the socket but not yet handed to the kernel: grows when the peer does not read. */
   bufferedAmount(socket: S): number;
-  close(socket: S, code: number, reason: string): void;
 }
 
 export interface RelayContext<S> {
@@ -88,29 +87,27 @@ export function reply<S>(ctx: RelayContext<S>, sender: Peer<S>, frame: string): 
   ctx.ops.send(sender.socket, frame);
 }
 
-/** Handles one text frame from `sender`. Never throws on any input. */
-export function handleFrame<S>(ctx: RelayContext<S>, sender: Peer<S>, text: string): void {
-  if (!admitFrame(ctx, sender)) return;
-  // The peerjs client sends this every 5 s; skip the parser for it.
-  if (text === HEARTBEAT_FRAME) return;
-
+/** The frame as an object with a string `type`, or undefined for anything else (bad JSON, arrays, scalars). */
+function parseMessage(text: string): Record<string, unknown> | undefined {
   let message: unknown;
   try {
     message = JSON.parse(text);
   } catch {
+    return undefined;
+  }
+  if (message === null || typeof message !== 'object' || Array.isArray(message)) return undefined;
+  return typeof (message as Record<string, unknown>).type === 'string' ? (message as Record<string, unknown>) : undefined;
+}
+
+/** Handles one text frame from `sender`. Never throws on any input. */
+export function handleFrame<S>(ctx: RelayContext<S>, sender: Peer<S>, text: string): void {
+  if (!admitFrame(ctx, sender)) return;
+  const fields = parseMessage(text);
+  if (fields === undefined) {
     reply(ctx, sender, errorFrame(ExtraWireError.INVALID_MESSAGE));
     return;
   }
-  if (message === null || typeof message !== 'object' || Array.isArray(message)) {
-    reply(ctx, sender, errorFrame(ExtraWireError.INVALID_MESSAGE));
-    return;
-  }
-  const fields = message as Record<string, unknown>;
-  const type = fields.type;
-  if (typeof type !== 'string') {
-    reply(ctx, sender, errorFrame(ExtraWireError.INVALID_MESSAGE));
-    return;
-  }
+  const type = fields.type as string;
 
   switch (type) {
     case MessageType.HEARTBEAT:

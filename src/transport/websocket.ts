@@ -30,6 +30,7 @@ import type { ClaimResult, ClusterBackend, ClusterHooks } from '../cluster/backe
 import { clientAddress } from '../http/client-address.js';
 import { createSecretMatcher } from '../secrets.js';
 import { installHeartbeatFastPath } from './heartbeat-fast-path.js';
+import { endRawResponse } from '../http/raw-response.js';
 import { verifyPeerToken } from '../tokens.js';
 
 const HEARTBEAT_BYTES = Buffer.from(HEARTBEAT_FRAME);
@@ -123,13 +124,16 @@ const socketOps: SocketOps<PeerSocket> = {
   bufferedAmount(socket) {
     return socket.bufferedAmount;
   },
-  close(socket, code, reason) {
-    socket.close(code, reason);
-  },
 };
 
 /** ws links each Receiver to its WebSocket under a private symbol; found once, on the first receiver seen. */
 let receiverSocketKey: symbol | undefined;
+
+/** The socket's peer while it is the registered holder of its id; frames from any other socket are ignored. */
+function registeredPeer(socket: PeerSocket): Peer<PeerSocket> | undefined {
+  const peer = socket.peer;
+  return peer !== undefined && socket.transport?.realm.peers.get(peer.id) === peer ? peer : undefined;
+}
 
 /** A heartbeat recognised before ws parsed it: true when it was ours to handle (a registered peer). */
 function heartbeatFromReceiver(receiver: object): boolean {
@@ -137,19 +141,18 @@ function heartbeatFromReceiver(receiver: object): boolean {
   if (receiverSocketKey === undefined) return false;
   const socket = (receiver as Record<symbol, unknown>)[receiverSocketKey];
   if (!(socket instanceof PeerSocket)) return false;
-  const peer = socket.peer;
-  const transport = socket.transport;
-  if (peer === undefined || transport === undefined || transport.realm.peers.get(peer.id) !== peer) return false;
-  admitFrame(transport.relayContext, peer);
+  const peer = registeredPeer(socket);
+  if (peer === undefined) return false;
+  admitFrame(socket.transport!.relayContext, peer);
   return true;
 }
 
 /** Shared handlers: one function for every socket instead of closures per socket (see PeerSocket.emit). */
 function onMessage(this: WebSocket, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
   const socket = this as PeerSocket;
-  const peer = socket.peer;
-  const transport = socket.transport;
-  if (peer === undefined || transport === undefined || transport.realm.peers.get(peer.id) !== peer) return;
+  const peer = registeredPeer(socket);
+  if (peer === undefined) return;
+  const transport = socket.transport!;
   if (isBinary) {
     if (admitFrame(transport.relayContext, peer)) reply(transport.relayContext, peer, errorFrame(ExtraWireError.BINARY_FRAME));
     return;
@@ -184,30 +187,12 @@ function destroyOnError(this: Duplex): void {
   this.destroy();
 }
 
-function destroyAfterFinish(this: Duplex): void {
-  this.destroy();
-}
-
 /**
  * A copy of a query value that does not keep the whole request URL alive: V8 makes substrings of 13
  * or more characters views into their parent string, and a peer lives for hours. Values are ASCII.
  */
 function detach(value: string): string {
   return value.length < 13 ? value : Buffer.from(value, 'latin1').toString('latin1');
-}
-
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests' };
-
-function refuseUpgrade(socket: Duplex, method: string | undefined, status: number, reason: string): void {
-  const body = JSON.stringify({ error: reason });
-  // end() only half-closes: a client that never closes its side would hold the descriptor forever.
-  socket.once('finish', destroyAfterFinish);
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Bad Request'}\r\n` +
-      'Connection: close\r\nContent-Type: application/json\r\n' +
-      // A response to HEAD carries the length of the body it would have, but never the body.
-      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${method === 'HEAD' ? '' : body}`,
-  );
 }
 
 export class WebSocketTransport {
@@ -287,28 +272,28 @@ export class WebSocketTransport {
     const queryStart = url.indexOf('?');
     const pathname = queryStart === -1 ? url : url.slice(0, queryStart);
     if (this.closing) {
-      refuseUpgrade(socket, request.method, 400, 'server is shutting down');
+      endRawResponse(socket, 400, request.method, 'server is shutting down');
       return;
     }
     if (pathname !== this.socketPath && pathname !== `${this.socketPath}/`) {
-      refuseUpgrade(socket, request.method, 404, `no WebSocket endpoint at ${pathname}; connect to ${this.socketPath}`);
+      endRawResponse(socket, 404, request.method, `no WebSocket endpoint at ${pathname}; connect to ${this.socketPath}`);
       return;
     }
     if ((request.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
-      refuseUpgrade(socket, request.method, 400, 'only WebSocket upgrades are accepted');
+      endRawResponse(socket, 400, request.method, 'only WebSocket upgrades are accepted');
       return;
     }
     const allowed = this.config.allowedOrigins;
     if (allowed.length > 0 && !allowed.includes('*') && !allowed.includes(request.headers.origin ?? '')) {
       this.logger.info('upgrade refused', { reason: 'origin not allowed', origin: request.headers.origin ?? 'none' });
-      refuseUpgrade(socket, request.method, 403, 'this Origin may not connect; ask the operator to add it to --allowed-origins');
+      endRawResponse(socket, 403, request.method, 'this Origin may not connect; ask the operator to add it to --allowed-origins');
       return;
     }
     const ip = clientAddress(request, this.config.proxied);
     const limit = this.config.maxConnectionsPerIp;
     if (limit > 0 && (this.connectionsByIp.get(ip) ?? 0) >= limit) {
       this.logger.info('upgrade refused', { reason: 'too many connections from one address', ip });
-      refuseUpgrade(socket, request.method, 429, 'too many connections from this address');
+      endRawResponse(socket, 429, request.method, 'too many connections from this address');
       return;
     }
     const query = new URLSearchParams(queryStart === -1 ? '' : url.slice(queryStart + 1));
