@@ -6,63 +6,32 @@
 // Env: PEER_SIGNAL_E2E_CHROMIUM (default /usr/bin/chromium), PEER_SIGNAL_TEST_REDIS_SERVER (default redis-server).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
 import { connect as netConnect, createServer as createNetServer } from 'node:net';
-import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import {
+  ROOT as root,
+  STOP_MS,
+  cleanUp,
+  cleanups,
+  emit,
+  launchBrowser,
+  requireLoopbackOnly,
+  runDriver,
+  runScenario,
+  startPageServer,
+  tail,
+  withDeadline,
+} from './browser/driver-kit.mjs';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-const CHROMIUM = process.env.PEER_SIGNAL_E2E_CHROMIUM ?? '/usr/bin/chromium';
 const REDIS_SERVER = process.env.PEER_SIGNAL_TEST_REDIS_SERVER ?? 'redis-server';
 const DRIVER_DEADLINE_MS = 50_000;
 const SERVER_START_MS = 10_000;
 const REDIS_START_MS = 10_000;
-const BROWSER_LAUNCH_MS = 20_000;
-const SCENARIO_MS = 15_000;
-const STOP_MS = 7_000;
 const KEY = 'peerjs';
 const PATH = '/peerjs';
 const PREFIX = 'browser-e2e:';
 const SCENARIOS = ['cross-instance-data-connection', 'cross-instance-unavailable-id'];
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--allow-loopback-in-peer-connection',
-  '--use-fake-ui-for-media-stream',
-  '--use-fake-device-for-media-stream',
-  '--disable-features=WebRtcHideLocalIpsWithMdns',
-];
-
-const emit = (record) => process.stdout.write(JSON.stringify(record) + '\n');
-
-function withDeadline(promise, ms, message) {
-  let timer;
-  const deadline = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${message} (deadline ${ms} ms)`)), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
-}
-
-function tail(size) {
-  const lines = [];
-  return {
-    push(line) {
-      lines.push(line);
-      if (lines.length > size) lines.shift();
-    },
-    lines: () => [...lines],
-  };
-}
 
 /** SIGTERM by PID, then SIGKILL if it overstays; resolves with how it ended. */
 async function stopChild(child, exited) {
@@ -186,95 +155,8 @@ async function startSignalServer(name, redisUrl) {
   return { name, listening, pid: child.pid, stop: () => stopChild(child, exited), stderr, log, exitStatus };
 }
 
-async function startPageServer() {
-  const files = new Map([
-    ['/', { file: 'test/e2e/browser/index.html', type: 'text/html; charset=utf-8' }],
-    ['/harness.js', { file: 'test/e2e/browser/cluster-harness.js', type: 'text/javascript; charset=utf-8' }],
-    ['/peerjs.min.js', { file: 'node_modules/peerjs/dist/peerjs.min.js', type: 'text/javascript; charset=utf-8' }],
-  ]);
-  const bodies = new Map();
-  for (const [route, { file, type }] of files) bodies.set(route, { body: await readFile(join(root, file)), type });
-  const server = createServer((request, response) => {
-    const found = bodies.get(new URL(request.url ?? '/', 'http://x').pathname);
-    if (found === undefined) {
-      response.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
-      return;
-    }
-    response.writeHead(200, { 'Content-Type': found.type, 'Cache-Control': 'no-store' }).end(found.body);
-  });
-  server.listen(0, '127.0.0.1');
-  await withDeadline(once(server, 'listening'), 5000, 'waiting for the page server to listen');
-  const { port } = server.address();
-  return {
-    origin: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-async function runScenario(context, pageOrigin, targets, name) {
-  const started = Date.now();
-  const pageConsole = tail(60);
-  const page = await context.newPage();
-  page.on('console', (message) => pageConsole.push(`${message.type()}: ${message.text()}`));
-  page.on('pageerror', (error) => pageConsole.push(`pageerror: ${error.message}`));
-  try {
-    await page.goto(`${pageOrigin}/`, { timeout: 10_000 });
-    await page.waitForFunction(() => window.e2e !== undefined && window.peerjs !== undefined, undefined, { timeout: 5000 });
-    const details = await withDeadline(
-      page.evaluate(([scenario, servers]) => window.e2e.run(scenario, servers), [name, targets]),
-      SCENARIO_MS,
-      `scenario ${name} did not finish`,
-    );
-    return { ok: true, ms: Date.now() - started, details };
-  } catch (error) {
-    return { ok: false, ms: Date.now() - started, error: error instanceof Error ? error.message : String(error), console: pageConsole.lines() };
-  } finally {
-    await withDeadline(page.close(), 5000, 'closing the page').catch(() => {});
-  }
-}
-
-const cleanups = [];
-let cleaning;
-function cleanUp() {
-  cleaning ??= (async () => {
-    const results = {};
-    for (const { name, run } of cleanups.reverse()) {
-      try {
-        results[name] = (await withDeadline(run(), STOP_MS + 1000, `cleanup ${name}`)) ?? 'ok';
-      } catch (error) {
-        results[name] = { error: error instanceof Error ? error.message : String(error) };
-      }
-    }
-    return results;
-  })();
-  return cleaning;
-}
-
-let stopping = false;
-for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
-  process.once(signal, () => {
-    stopping = true;
-    void cleanUp().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  });
-}
-
-const fatalTimer = setTimeout(() => {
-  emit({ event: 'fatal', error: `the driver did not finish within ${DRIVER_DEADLINE_MS} ms` });
-  void cleanUp().finally(() => process.exit(1));
-}, DRIVER_DEADLINE_MS);
-
 async function main() {
-  const interfaces = Object.keys(networkInterfaces());
-  if (interfaces.some((name) => name !== 'lo')) {
-    throw new Error(
-      `network interfaces ${interfaces.join(', ')} are visible; run the driver in a namespace with only lo: ` +
-        `unshare -n -- sh -c 'ip link set lo up && exec node test/e2e/browser-cluster-driver.mjs'`,
-    );
-  }
+  requireLoopbackOnly('test/e2e/browser-cluster-driver.mjs');
   // Cleanups run newest first: the browser goes, then the pages, the instances, and redis-server last.
   const redis = await startRedis();
   cleanups.push({ name: 'redis', run: redis.stop });
@@ -286,21 +168,10 @@ async function main() {
   }
   const targets = servers.map((server) => ({ host: '127.0.0.1', port: server.listening.port, path: PATH, key: KEY }));
 
-  const pages = await startPageServer();
+  const pages = await startPageServer('test/e2e/browser/cluster-harness.js');
   cleanups.push({ name: 'pages', run: pages.close });
 
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    timeout: BROWSER_LAUNCH_MS,
-    handleSIGINT: false,
-    handleSIGTERM: false,
-    handleSIGHUP: false,
-  });
-  cleanups.push({ name: 'browser', run: () => browser.close() });
-  const context = await browser.newContext();
-  await context.grantPermissions(['camera', 'microphone'], { origin: pages.origin });
+  const { browser, context } = await launchBrowser(pages.origin);
 
   emit({
     event: 'ready',
@@ -329,13 +200,4 @@ async function main() {
   emit({ event: 'done', cleanup: stopped, serverStderr: servers.map((server) => server.stderr.lines()) });
 }
 
-main().then(
-  () => clearTimeout(fatalTimer),
-  async (error) => {
-    clearTimeout(fatalTimer);
-    if (stopping) return;
-    emit({ event: 'fatal', error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
-    await cleanUp();
-    process.exitCode = 1;
-  },
-);
+runDriver(main, DRIVER_DEADLINE_MS);
