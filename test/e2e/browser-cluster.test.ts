@@ -1,11 +1,11 @@
 // The real peerjs client in headless Chromium, two peers on DIFFERENT cluster instances sharing one redis-server,
 // all inside a loopback-only network namespace. browser-cluster-driver.mjs does the work and prints JSON lines.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisMissing } from '../support/redis-server.js';
+import { DriverRun } from './browser/driver-run.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const CHROMIUM = process.env.PEER_SIGNAL_E2E_CHROMIUM ?? '/usr/bin/chromium';
@@ -98,104 +98,6 @@ if (missingInstall && inCi) {
   });
 }
 
-/** The driver process and the records it printed, by `ready`, `done` or `scenario:NAME`. */
-class DriverRun {
-  private readonly records = new Map<string, DriverRecord>();
-  private readonly waiters = new Set<() => void>();
-  private readonly stderr: string[] = [];
-  private readonly noise: string[] = [];
-  private fatal: string | undefined;
-  exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-
-  constructor(readonly child: ChildProcess) {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      try {
-        const record = JSON.parse(line) as DriverRecord;
-        if (record.event === 'fatal') this.fatal = record.error;
-        else this.records.set(record.event === 'scenario' ? `scenario:${record.name}` : record.event, record);
-      } catch {
-        this.noise.push(line);
-      }
-      this.wake();
-    });
-    createInterface({ input: child.stderr! }).on('line', (line) => {
-      this.stderr.push(line);
-      if (this.stderr.length > 40) this.stderr.shift();
-    });
-    child.on('error', (error) => {
-      this.fatal ??= `could not start the driver: ${error.message}`;
-      this.wake();
-    });
-    child.on('close', (code, signal) => {
-      this.exit = { code, signal };
-      this.wake();
-    });
-  }
-
-  private wake(): void {
-    for (const waiter of this.waiters) waiter();
-  }
-
-  context(): string {
-    const parts = [];
-    if (this.exit !== undefined) parts.push(`driver exit: code ${this.exit.code}, signal ${this.exit.signal}`);
-    if (this.noise.length > 0) parts.push(`driver stdout (not JSON):\n  ${this.noise.slice(-20).join('\n  ')}`);
-    if (this.stderr.length > 0) parts.push(`driver stderr:\n  ${this.stderr.join('\n  ')}`);
-    return parts.join('\n');
-  }
-
-  wait<T extends DriverRecord>(key: string, timeoutMs: number): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        const record = this.records.get(key);
-        if (record !== undefined) {
-          finish();
-          resolve(record as T);
-        } else if (this.fatal !== undefined) {
-          finish();
-          reject(new Error(`the browser cluster driver failed before reporting ${key}: ${this.fatal}\n${this.context()}`));
-        } else if (this.exit !== undefined) {
-          finish();
-          reject(new Error(`the browser cluster driver exited before reporting ${key}\n${this.context()}`));
-        }
-      };
-      const timer = setTimeout(() => {
-        finish();
-        reject(new Error(`no ${key} from the browser cluster driver within ${timeoutMs} ms\n${this.context()}`));
-      }, timeoutMs);
-      const finish = (): void => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-      };
-      this.waiters.add(check);
-      check();
-    });
-  }
-
-  /** SIGTERM (the driver stops the browser, both instances and redis-server), then SIGKILL its process group by PID. */
-  async stop(): Promise<void> {
-    const pid = this.child.pid;
-    if (pid === undefined || this.exit !== undefined) return;
-    const exited = new Promise<void>((resolve) => this.child.once('close', () => resolve()));
-    this.child.kill('SIGTERM');
-    let timer: NodeJS.Timeout | undefined;
-    const overstayed = await Promise.race([
-      exited.then(() => false),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(true), STOP_MS);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (overstayed) {
-      try {
-        process.kill(-pid, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    }
-  }
-}
-
 function failure(record: ScenarioRecord): string {
   const lines = [`scenario "${record.name}" failed in Chromium after ${record.ms} ms: ${record.error ?? '(no message)'}`];
   if (record.console !== undefined && record.console.length > 0) lines.push(`page console:\n  ${record.console.join('\n  ')}`);
@@ -206,7 +108,7 @@ function failure(record: ScenarioRecord): string {
 }
 
 describe.skipIf(skipReason !== undefined)('peerjs in headless Chromium across two cluster instances', () => {
-  let driver: DriverRun | undefined;
+  let driver: DriverRun<DriverRecord> | undefined;
   let ready: ReadyRecord;
 
   beforeAll(async () => {
@@ -220,7 +122,7 @@ describe.skipIf(skipReason !== undefined)('peerjs in headless Chromium across tw
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, NO_COLOR: '1' },
     });
-    driver = new DriverRun(child);
+    driver = new DriverRun<DriverRecord>(child, 'browser cluster driver', STOP_MS);
     ready = await driver.wait<ReadyRecord>('ready', READY_MS);
   }, READY_MS + 5000);
 

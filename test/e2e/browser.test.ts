@@ -1,10 +1,10 @@
 // The real peerjs client in headless Chromium against the built server, inside a network namespace that has only lo.
 // browser-driver.mjs does the browser work and prints JSON lines; this file starts it, and asserts one scenario per test.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DriverRun } from './browser/driver-run.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 /** The driver reads the same variable, so both agree on the browser. */
@@ -135,111 +135,6 @@ if (skipReason !== undefined && !(chromiumMissing && inCi)) {
   console.warn(`skipping the browser e2e tests: ${skipReason}`);
 }
 
-/** The driver process and the records it printed, looked up by `ready`, `done` or `scenario:NAME`. */
-class DriverRun {
-  private readonly records = new Map<string, DriverRecord>();
-  private readonly waiters = new Set<() => void>();
-  private readonly stderr: string[] = [];
-  private readonly noise: string[] = [];
-  private fatal: string | undefined;
-  exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-
-  constructor(readonly child: ChildProcess) {
-    createInterface({ input: child.stdout! }).on('line', (line) => this.onLine(line));
-    createInterface({ input: child.stderr! }).on('line', (line) => {
-      this.stderr.push(line);
-      if (this.stderr.length > 40) this.stderr.shift();
-    });
-    child.on('error', (error) => {
-      this.fatal ??= `could not start the driver: ${error.message}`;
-      this.wake();
-    });
-    child.on('close', (code, signal) => {
-      this.exit = { code, signal };
-      this.wake();
-    });
-  }
-
-  private onLine(line: string): void {
-    let record: DriverRecord;
-    try {
-      record = JSON.parse(line) as DriverRecord;
-    } catch {
-      this.noise.push(line);
-      return;
-    }
-    if (record.event === 'fatal') this.fatal = record.error;
-    else this.records.set(record.event === 'scenario' ? `scenario:${record.name}` : record.event, record);
-    this.wake();
-  }
-
-  private wake(): void {
-    for (const waiter of this.waiters) waiter();
-  }
-
-  /** What the driver said besides records, for failure messages. */
-  context(): string {
-    const parts = [];
-    if (this.exit !== undefined) parts.push(`driver exit: code ${this.exit.code}, signal ${this.exit.signal}`);
-    if (this.noise.length > 0) parts.push(`driver stdout (not JSON):\n  ${this.noise.slice(-20).join('\n  ')}`);
-    if (this.stderr.length > 0) parts.push(`driver stderr:\n  ${this.stderr.join('\n  ')}`);
-    return parts.join('\n');
-  }
-
-  /** Resolves with the record under `key`; rejects once the driver died or gave up, or at the deadline. */
-  wait<T extends DriverRecord>(key: string, timeoutMs: number): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        const record = this.records.get(key);
-        if (record !== undefined) {
-          finish();
-          resolve(record as T);
-        } else if (this.fatal !== undefined) {
-          finish();
-          reject(new Error(`the browser driver failed before reporting ${key}: ${this.fatal}\n${this.context()}`));
-        } else if (this.exit !== undefined) {
-          finish();
-          reject(new Error(`the browser driver exited before reporting ${key}\n${this.context()}`));
-        }
-      };
-      const timer = setTimeout(() => {
-        finish();
-        reject(new Error(`no ${key} from the browser driver within ${timeoutMs} ms\n${this.context()}`));
-      }, timeoutMs);
-      const finish = (): void => {
-        clearTimeout(timer);
-        this.waiters.delete(check);
-      };
-      this.waiters.add(check);
-      check();
-    });
-  }
-
-  /** SIGTERM (the driver closes the browser and stops the server), then SIGKILL its process group if it overstays. */
-  async stop(): Promise<void> {
-    const pid = this.child.pid;
-    if (pid === undefined || this.exit !== undefined) return;
-    const exited = new Promise<void>((resolve) => this.child.once('close', () => resolve()));
-    this.child.kill('SIGTERM');
-    let timer: NodeJS.Timeout | undefined;
-    const overstayed = await Promise.race([
-      exited.then(() => false),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(true), STOP_MS);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (overstayed) {
-      // The driver leads its own process group (detached), which holds the server it spawned.
-      try {
-        process.kill(-pid, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    }
-  }
-}
-
 function failure(record: ScenarioRecord): string {
   const lines = [`scenario "${record.name}" failed in Chromium after ${record.ms} ms: ${record.error ?? '(no message)'}`];
   if (record.console !== undefined && record.console.length > 0) lines.push(`page console:\n  ${record.console.join('\n  ')}`);
@@ -261,7 +156,7 @@ if (chromiumMissing && inCi) {
 }
 
 describe.skipIf(skipReason !== undefined)('peerjs in headless Chromium against peer-signal', () => {
-  let driver: DriverRun | undefined;
+  let driver: DriverRun<DriverRecord> | undefined;
   let ready: ReadyRecord;
 
   beforeAll(async () => {
@@ -275,7 +170,7 @@ describe.skipIf(skipReason !== undefined)('peerjs in headless Chromium against p
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, NO_COLOR: '1' },
     });
-    driver = new DriverRun(child);
+    driver = new DriverRun<DriverRecord>(child, 'browser driver', STOP_MS);
     ready = await driver.wait<ReadyRecord>('ready', READY_MS);
   }, READY_MS + 5000);
 
