@@ -1,5 +1,6 @@
 // ws wiring: upgrade on {prefix}/peerjs only, query-param admission, OPEN and queued delivery, liveness sweep, shutdown.
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Config } from '../config.js';
@@ -29,7 +30,7 @@ import {
 import type { ClaimResult, ClusterBackend, ClusterHooks } from '../cluster/backend.js';
 import { clientAddress } from '../http/client-address.js';
 import { createSecretMatcher } from '../secrets.js';
-import { installHeartbeatFastPath } from './heartbeat-fast-path.js';
+import { readIntoSharedBuffer, setHeartbeatHandler } from './shared-reads.js';
 import { endRawResponse } from '../http/raw-response.js';
 import { verifyPeerToken } from '../tokens.js';
 
@@ -126,26 +127,47 @@ const socketOps: SocketOps<PeerSocket> = {
   },
 };
 
-/** ws links each Receiver to its WebSocket under a private symbol; found once, on the first receiver seen. */
-let receiverSocketKey: symbol | undefined;
-
-/** The socket's peer while it is the registered holder of its id; frames from any other socket are ignored. */
+/**
+ * The socket's peer while it is the registered holder of its id; frames from any other socket are
+ * ignored. `socket.peer` is set together with the realm entry (register) and cleared whenever that
+ * entry goes or is handed to another socket (replace, drop, disconnect, forget), so no lookup is needed.
+ */
 function registeredPeer(socket: PeerSocket): Peer<PeerSocket> | undefined {
-  const peer = socket.peer;
-  return peer !== undefined && socket.transport?.realm.peers.get(peer.id) === peer ? peer : undefined;
+  return socket.peer;
 }
 
-/** A heartbeat recognised before ws parsed it: true when it was ours to handle (a registered peer). */
-function heartbeatFromReceiver(receiver: object): boolean {
-  receiverSocketKey ??= Object.getOwnPropertySymbols(receiver).find((key) => key.description === 'websocket');
-  if (receiverSocketKey === undefined) return false;
-  const socket = (receiver as Record<symbol, unknown>)[receiverSocketKey];
-  if (!(socket instanceof PeerSocket)) return false;
+/** The parts of ws's Receiver (a Writable) read here: it is between frames when these hold. */
+interface ReceiverState {
+  _state: number;
+  _bufferedBytes: number;
+  _fragmented: number;
+  writableLength: number;
+  destroyed: boolean;
+}
+
+/**
+ * A heartbeat frame read on its own (see shared-reads.ts): true when it was ours to handle. ws must
+ * hold no partial frame, or these bytes would belong to it.
+ */
+function heartbeatFromRead(owner: object): boolean {
+  const socket = owner as PeerSocket;
+  const receiver = (socket as unknown as { _receiver: ReceiverState })._receiver;
+  if (
+    receiver._state !== 0 ||
+    receiver._bufferedBytes !== 0 ||
+    receiver._fragmented !== 0 ||
+    receiver.writableLength !== 0 ||
+    receiver.destroyed ||
+    socket.readyState !== WebSocket.OPEN
+  ) {
+    return false;
+  }
   const peer = registeredPeer(socket);
   if (peer === undefined) return false;
   admitFrame(socket.transport!.relayContext, peer);
   return true;
 }
+setHeartbeatHandler(heartbeatFromRead);
 
 /** Shared handlers: one function for every socket instead of closures per socket (see PeerSocket.emit). */
 function onMessage(this: WebSocket, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
@@ -299,6 +321,7 @@ export class WebSocketTransport {
     const query = new URLSearchParams(queryStart === -1 ? '' : url.slice(queryStart + 1));
     this.wss.handleUpgrade(request, socket, head, (ws) => {
       const peerSocket = ws as PeerSocket;
+      readIntoSharedBuffer(socket as Socket, peerSocket);
       if (limit > 0) {
         peerSocket.ip = ip;
         this.connectionsByIp.set(ip, (this.connectionsByIp.get(ip) ?? 0) + 1);
@@ -407,7 +430,6 @@ export class WebSocketTransport {
       existing.socket.peer = undefined;
       closeSoon(existing.socket, CloseCode.REPLACED, 'replaced by a new connection with the same id and token');
     }
-    installHeartbeatFastPath((socket as unknown as { _receiver: object })._receiver, heartbeatFromReceiver);
     socket.send(OPEN_FRAME);
     for (const frame of this.realm.takeQueued(id)) socket.send(frame);
     const replaced = existing !== undefined || claim.outcome === 'took-over';

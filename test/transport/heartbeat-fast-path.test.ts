@@ -1,4 +1,4 @@
-// The heartbeat fast path over a hand-made WebSocket client: one frame per TCP write, split frames, the rate limit.
+// Heartbeats over a hand-made WebSocket client, end to end: one frame per TCP write (shared-reads.ts takes it), split frames (ws takes them), the rate limit.
 import { connect, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
