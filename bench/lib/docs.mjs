@@ -1,5 +1,6 @@
 // Writes docs/benchmarks.md: the latest table, the chart, the machine, how to rerun, and the "scale on paper" arithmetic.
 import v8 from 'node:v8';
+import { REMOVED_ENV } from './processes.mjs';
 import { fmt, fmtRatio, markdownTable, tableCells } from './report.mjs';
 
 const MiB = 2 ** 20;
@@ -134,6 +135,7 @@ export function benchmarksMarkdown(r) {
     `- **processes**: ${r.pinningText}. Every process is started by the bench and killed by PID at the end of its step (also on Ctrl-C and errors).`,
     '- **logging**: both servers run at their default log level and log a line per connection; the bench drains both stdouts through a pipe the same way.',
     '- **load generator**: worker processes using the `ws` client (no compression, UTF-8 validation off, zero masking key so the client skips the XOR; the servers unmask every frame as usual). Each batch of sessions binds its own source address in 127.0.0.0/8 (all loopback on Linux), so 20,000 clients do not exhaust one address\'s ephemeral ports, and sockets are closed with a reset so no TIME_WAIT piles up between steps.',
+    `- **environment**: both servers get the bench's environment${REMOVED_ENV.length > 0 ? ` minus ${REMOVED_ENV.map((name) => `\`${name}\``).join(', ')}: with it set, Node parses every certificate in that file before running any JavaScript, about 60–90 ms of each start on this machine, though neither server makes a TLS connection` : ''}.`,
     '- **limits**: defaults everywhere except where a scenario says otherwise (peer-signal `--rate-limit 0` for relay and cluster; the concurrent-peer limit of both servers for idle).',
     '',
     '## Machine',
