@@ -3,6 +3,7 @@ import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocket } from 'ws';
 import { HEARTBEAT, TS_MARK, frameCycle } from '../lib/messages.mjs';
+import { openRawSession, parseWsBase } from './raw-session.mjs';
 import { createHistogram, histRecord, histToSparse } from '../lib/stats.mjs';
 
 /**
@@ -51,8 +52,10 @@ async function probeSourceAddresses() {
   });
 }
 
-/** Every client socket this worker holds open. */
+/** Every ws client this worker holds open. */
 let sockets = [];
+/** Sessions opened over bare TCP sockets (the connect scenario's client: see raw-session.mjs). */
+let rawSockets = [];
 let pairs = [];
 let heartbeatTimer;
 
@@ -170,8 +173,11 @@ function openSession(wsBase, id, token, timeoutMs, localAddress) {
 
 const token = (i) => `t${(i * 2654435761) % 1e9}x`;
 
-/** Opens `ids.length` sessions with at most `concurrency` in flight, within `timeoutMs` overall. */
-async function openMany(wsBase, ids, concurrency, timeoutMs, localAddress = nextSourceAddress()) {
+/**
+ * Opens `ids.length` sessions with at most `concurrency` in flight, within `timeoutMs` overall, with
+ * the ws client or, for `client: 'raw'`, bare TCP sockets.
+ */
+async function openMany(wsBase, ids, concurrency, timeoutMs, { client = 'ws', localAddress = nextSourceAddress() } = {}) {
   const latency = createHistogram();
   const opened = new Array(ids.length);
   const errors = {};
@@ -180,14 +186,22 @@ async function openMany(wsBase, ids, concurrency, timeoutMs, localAddress = next
   let failed = 0;
   const start = performance.now();
   const deadline = start + timeoutMs;
+  const raw = client === 'raw' ? parseWsBase(wsBase) : undefined;
   async function lane() {
     while (next < ids.length && performance.now() < deadline) {
       const index = next++;
+      const remainingMs = Math.max(1, deadline - performance.now());
       try {
-        const { ws, us } = await openSession(wsBase, ids[index], token(index), Math.max(1, deadline - performance.now()), localAddress);
-        histRecord(latency, us);
-        opened[index] = ws;
-        sockets.push(ws);
+        if (raw !== undefined) {
+          const { socket, us } = await openRawSession(raw, ids[index], token(index), remainingMs, localAddress);
+          histRecord(latency, us);
+          rawSockets.push(socket);
+        } else {
+          const { ws, us } = await openSession(wsBase, ids[index], token(index), remainingMs, localAddress);
+          histRecord(latency, us);
+          opened[index] = ws;
+          sockets.push(ws);
+        }
         ok++;
       } catch (error) {
         failed++;
@@ -238,18 +252,24 @@ async function closeAll() {
     if (socket && typeof socket.resetAndDestroy === 'function' && !socket.destroyed) socket.resetAndDestroy();
     else ws.terminate();
   }
+  for (const socket of rawSockets) if (!socket.destroyed) socket.resetAndDestroy();
   await Promise.race([Promise.all(closing), sleep(5000)]);
-  const count = sockets.length;
+  const count = sockets.length + rawSockets.length;
   sockets = [];
+  rawSockets = [];
   pairs = [];
   return { closed: count };
 }
 
 const handlers = {
-  /** `count` sessions, `concurrency` in flight; with `heartbeatMs` they then idle, sending HEARTBEAT. */
-  async connect({ wsBase, count, concurrency, idPrefix, timeoutMs, heartbeatMs }) {
+  /**
+   * `count` sessions, `concurrency` in flight, over the ws client or (`client: 'raw'`) bare sockets;
+   * with `heartbeatMs`, ws sessions then idle, sending HEARTBEAT.
+   */
+  async connect({ wsBase, count, concurrency, idPrefix, timeoutMs, heartbeatMs, client = 'ws' }) {
+    if (heartbeatMs && client !== 'ws') throw new Error('heartbeats are sent by ws sessions only');
     const ids = Array.from({ length: count }, (_, i) => `${idPrefix}${i}`);
-    const result = await openMany(wsBase, ids, concurrency, timeoutMs);
+    const result = await openMany(wsBase, ids, concurrency, timeoutMs, { client });
     if (heartbeatMs) startHeartbeats(heartbeatMs);
     return {
       ok: result.ok,
@@ -257,7 +277,7 @@ const handlers = {
       errors: result.errors,
       elapsedMs: result.elapsedMs,
       hist: histToSparse(result.latency),
-      open: sockets.length,
+      open: sockets.length + rawSockets.length,
     };
   },
 
@@ -319,7 +339,8 @@ const handlers = {
   },
 
   async stats() {
-    return { open: sockets.filter((ws) => ws.readyState === WebSocket.OPEN).length, spreadSources, ...counters };
+    const open = sockets.filter((ws) => ws.readyState === WebSocket.OPEN).length + rawSockets.filter((socket) => !socket.destroyed).length;
+    return { open, spreadSources, ...counters };
   },
 
   close: closeAll,

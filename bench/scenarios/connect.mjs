@@ -15,7 +15,12 @@ export default {
     const workers = Math.min(2, ctx.loadgen.size);
     const perWorker = split(sessions, workers);
     const lanes = split(inFlight, workers);
-    ctx.note('connect', `${sessions} sessions with ${inFlight} in flight over ${workers} load workers; latency is new WebSocket() → the OPEN frame; a 200-session warm-up (not measured) runs first.`);
+    ctx.note(
+      'connect',
+      `${sessions} sessions with ${inFlight} in flight over ${workers} load workers; latency is connect() → the OPEN frame; a 200-session warm-up (not measured) runs first. ` +
+        'Sessions are opened over bare TCP sockets (bench/loadgen/raw-session.mjs: the upgrade request written by hand, only the 101 status line and the first frame read) ' +
+        "because ws's client costs about as much CPU per handshake as a server, and its load generator saturated its core before either server did.",
+    );
     for (let rep = 1; rep <= ctx.opts.reps; rep++) {
       for (const kind of ctx.order(rep)) {
         ctx.progress(`connect rep ${rep}/${ctx.opts.reps}: ${kind}`);
@@ -27,6 +32,7 @@ export default {
             concurrency: lanes[i],
             idPrefix: `warm${rep}w${i}n`,
             timeoutMs: 30_000,
+            client: 'raw',
           }));
           await ctx.loadgen.closeAll();
           await sleep(300);
@@ -35,7 +41,7 @@ export default {
           const results = await ctx.loadgen.on(
             workers,
             'connect',
-            (i) => ({ wsBase: server.wsBase, count: perWorker[i], concurrency: lanes[i], idPrefix: `c${rep}w${i}n`, timeoutMs: 60_000 }),
+            (i) => ({ wsBase: server.wsBase, count: perWorker[i], concurrency: lanes[i], idPrefix: `c${rep}w${i}n`, timeoutMs: 60_000, client: 'raw' }),
             90_000,
           );
           const cpu = serverCpu.stop();

@@ -110,11 +110,14 @@ function uncorkAll(): void {
  */
 function sendBatched(socket: PeerSocket, frame: string): void {
   const raw = (socket as unknown as { _socket?: Corkable })._socket;
-  if (raw !== undefined && raw.writableCorked === 0) {
-    raw.cork();
-    if (corked.push(raw) === 1) process.nextTick(uncorkAll);
-  }
+  if (raw !== undefined) corkForThisTick(raw);
   socket.send(frame);
+}
+
+function corkForThisTick(raw: Corkable): void {
+  if (raw.writableCorked !== 0) return;
+  raw.cork();
+  if (corked.push(raw) === 1) process.nextTick(uncorkAll);
 }
 
 const socketOps: SocketOps<PeerSocket> = {
@@ -319,6 +322,9 @@ export class WebSocketTransport {
       return;
     }
     const query = new URLSearchParams(queryStart === -1 ? '' : url.slice(queryStart + 1));
+    // ws writes the 101 response now and OPEN follows in this tick (single instance): one write, one
+    // TCP segment for both, instead of a system call each. ws's own refusals end() the socket, which uncorks it.
+    corkForThisTick(socket as unknown as Corkable);
     this.wss.handleUpgrade(request, socket, head, (ws) => {
       const peerSocket = ws as PeerSocket;
       readIntoSharedBuffer(socket as Socket, peerSocket);
