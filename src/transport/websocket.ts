@@ -31,6 +31,7 @@ import type { ClaimResult, ClusterBackend, ClusterHooks } from '../cluster/backe
 import { clientAddress } from '../http/client-address.js';
 import { createSecretMatcher } from '../secrets.js';
 import { readIntoSharedBuffer, setHeartbeatHandler } from './shared-reads.js';
+import { canUpgrade, handshakeProblem, switchingProtocols } from './handshake.js';
 import { endRawResponse } from '../http/raw-response.js';
 import { verifyPeerToken } from '../tokens.js';
 
@@ -198,6 +199,7 @@ function onPong(this: WebSocket): void {
 
 function onClose(this: WebSocket, code: number): void {
   const socket = this as PeerSocket;
+  socket.transport?.sockets.delete(socket);
   socket.transport?.forget(socket, code);
   socket.transport?.releaseAddress(socket.ip);
 }
@@ -235,6 +237,8 @@ export class WebSocketTransport {
   private readonly connectionsByIp = new Map<string, number>();
   private readonly cluster: ClusterBackend;
   private readonly isKey: (given: string) => boolean;
+  /** Every upgraded socket until it closes: what shutdown closes. */
+  readonly sockets = new Set<PeerSocket>();
   /** Ids whose cluster-wide claim is in flight, with the claiming token. */
   private readonly claiming = new Map<string, string>();
 
@@ -251,6 +255,8 @@ export class WebSocketTransport {
       // ws checks the length in the frame header and closes with 1009 before buffering the payload.
       maxPayload: config.maxMessageSizeBytes,
       perMessageDeflate: false,
+      // Sockets are tracked in `sockets`: ws's tracking adds a closure to every socket.
+      clientTracking: false,
     });
     this.relayContext = {
       realm: this.realm,
@@ -321,19 +327,40 @@ export class WebSocketTransport {
       endRawResponse(socket, 429, request.method, 'too many connections from this address');
       return;
     }
+    const problem = handshakeProblem(request);
+    if (problem !== undefined) {
+      endRawResponse(socket, request.method === 'GET' ? 400 : 405, request.method, problem);
+      return;
+    }
+    // The client may have gone while we looked at its request.
+    if (!canUpgrade(socket)) {
+      socket.destroy();
+      return;
+    }
     const query = new URLSearchParams(queryStart === -1 ? '' : url.slice(queryStart + 1));
-    // ws writes the 101 response now and OPEN follows in this tick (single instance): one write, one
-    // TCP segment for both, instead of a system call each. ws's own refusals end() the socket, which uncorks it.
+    // OPEN follows the 101 response in this tick (single instance): one write, one TCP segment for both.
     corkForThisTick(socket as unknown as Corkable);
-    this.wss.handleUpgrade(request, socket, head, (ws) => {
-      const peerSocket = ws as PeerSocket;
-      readIntoSharedBuffer(socket as Socket, peerSocket);
-      if (limit > 0) {
-        peerSocket.ip = ip;
-        this.connectionsByIp.set(ip, (this.connectionsByIp.get(ip) ?? 0) + 1);
-      }
-      this.admit(peerSocket, query, ip);
-    });
+    socket.write(switchingProtocols(request));
+    const peerSocket = this.upgraded(socket, head);
+    readIntoSharedBuffer(socket as Socket, peerSocket);
+    if (limit > 0) {
+      peerSocket.ip = ip;
+      this.connectionsByIp.set(ip, (this.connectionsByIp.get(ip) ?? 0) + 1);
+    }
+    this.admit(peerSocket, query, ip);
+  }
+
+  /**
+   * The ws socket over an upgraded connection, built the way ws's WebSocketServer builds it (its
+   * options, then setSocket) once the 101 response is written. See handshake.ts for why not handleUpgrade.
+   */
+  private upgraded(socket: Duplex, head: Buffer): PeerSocket {
+    const options = this.wss.options;
+    const peerSocket = new (PeerSocket as unknown as new (address: null, protocols: undefined, options: object) => PeerSocket)(null, undefined, options);
+    (peerSocket as unknown as { setSocket(socket: Duplex, head: Buffer, options: object): void }).setSocket(socket, head, options);
+    peerSocket.transport = this;
+    this.sockets.add(peerSocket);
+    return peerSocket;
   }
 
   /** Called when a socket closed: gives its address one connection back. */
@@ -530,7 +557,7 @@ export class WebSocketTransport {
     clearInterval(this.sweepTimer);
     if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
     this.realm.clearQueues();
-    const sockets = [...this.wss.clients];
+    const sockets = [...this.sockets];
     const closed = sockets.map(
       (socket) =>
         new Promise<void>((resolve) => {
@@ -545,7 +572,7 @@ export class WebSocketTransport {
     });
     await Promise.race([Promise.all(closed), deadline]);
     clearTimeout(timer);
-    for (const socket of this.wss.clients) socket.terminate();
+    for (const socket of this.sockets) socket.terminate();
     await Promise.all(closed);
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
