@@ -40,6 +40,8 @@ export interface SignalServer {
   readonly url: string | undefined;
   /** Number of connected peers. */
   readonly peerCount: number;
+  /** Signaling frames (all but heartbeats) received from peers since the start; a rate for monitoring. */
+  readonly framesHandled: number;
 }
 
 function listenError(error: NodeJS.ErrnoException, host: string, port: number): PeerSignalError {
@@ -241,6 +243,9 @@ export function createSignalServer(partial: Partial<Config> = {}, options: Signa
     },
     get url() {
       return listening?.url;
+    },
+    get framesHandled() {
+      return transport.framesHandled;
     },
     get peerCount() {
       return transport.peerCount;

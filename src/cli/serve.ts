@@ -1,10 +1,10 @@
 // The default command: flags and env → resolveConfig → createSignalServer → print the URL → wait for signals.
 import { readFileSync } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
 import { Command, Option } from 'commander';
 import { DEFAULT_LOG_LEVEL, DEFAULTS, LOG_LEVELS, resolveConfig, type Config, type LogLevel } from '../config.js';
 import { PeerSignalError } from '../errors.js';
 import { createLogger } from '../logger.js';
+import { manageYoungGeneration } from './young-generation.js';
 import { createSignalServer, type ListeningInfo } from '../server.js';
 import { VERSION } from '../version.js';
 import { CliError, ExitCode, createBatchedWriter, createOutput, usageError, type Output } from './output.js';
@@ -307,20 +307,8 @@ function printListening(output: Output, config: Readonly<Config>, info: Listenin
   );
 }
 
-/**
- * V8 doubles the young generation whenever many objects survive a scavenge, as they do while
- * thousands of peers connect, and never shrinks it while heartbeats keep allocating: that costs
- * about 3 KB of RSS per idle peer at 10,000 peers. Keeping it at its initial size measured no
- * difference in relay CPU per message (docs/benchmarks.md). A process-wide setting, so the CLI
- * makes it, never the library; this flag is one V8 reads at run time.
- */
-function keepYoungGenerationSmall(): void {
-  setFlagsFromString('--semi-space-growth-factor=1');
-}
-
 /** Runs the server until SIGINT/SIGTERM. Resolves once it has shut down. */
 export async function runServe(command: Command): Promise<void> {
-  keepYoungGenerationSmall();
   // A reader that goes away (`peer-signal --json | head -1`) must not crash the server with EPIPE:
   // the lost output is the reader's choice, and the peers keep being served.
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
@@ -369,6 +357,7 @@ export async function runServe(command: Command): Promise<void> {
     throw error;
   }
   printListening(output, config, info);
+  const stopSizingYoungGeneration = manageYoungGeneration(() => server.framesHandled);
   const pending = early;
   early = undefined;
   pending.forEach(write);
@@ -389,6 +378,7 @@ export async function runServe(command: Command): Promise<void> {
         logWriter.flush();
         process.exit(ExitCode.OK);
       }, config.closeTimeoutMs + 2000).unref();
+      stopSizingYoungGeneration();
       void server.close().then(() => {
         logWriter.flush();
         process.off('SIGINT', onSignal);

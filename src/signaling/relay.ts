@@ -33,6 +33,8 @@ export interface RelayContext<S> {
   /** Called when a destination stopped reading: the owner disconnects it. */
   onStalled(peer: Peer<S>): void;
   now(): number;
+  /** Frames other than heartbeats taken from peers so far (counted here, read by the transport's owner). */
+  framesHandled: number;
 }
 
 /** Token bucket: refills at rateLimitPerSec up to rateBurst; each frame costs one. */
@@ -102,6 +104,7 @@ function parseMessage(text: string): Record<string, unknown> | undefined {
 /** Handles one text frame from `sender`. Never throws on any input. */
 export function handleFrame<S>(ctx: RelayContext<S>, sender: Peer<S>, text: string): void {
   if (!admitFrame(ctx, sender)) return;
+  ctx.framesHandled++;
   const fields = parseMessage(text);
   if (fields === undefined) {
     reply(ctx, sender, errorFrame(ExtraWireError.INVALID_MESSAGE));

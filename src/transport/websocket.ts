@@ -267,6 +267,7 @@ export class WebSocketTransport {
       rateBurst: config.rateBurst,
       maxBufferedBytes: config.maxBufferedBytes,
       now: monotonicNow,
+      framesHandled: 0,
       onQueued: (deadline) => this.armExpiry(deadline),
       onLeave: (peer) => this.disconnect(peer, CloseCode.NORMAL, 'left'),
       onRateLimited: (peer) => {
@@ -292,6 +293,10 @@ export class WebSocketTransport {
 
   get peerCount(): number {
     return this.realm.peers.size;
+  }
+
+  get framesHandled(): number {
+    return this.relayContext.framesHandled;
   }
 
   /** Takes an HTTP upgrade request: only `{prefix}/peerjs` is ours. */
