@@ -7,13 +7,15 @@ import { createHistogram, histMerge, histQuantile } from './stats.mjs';
 /**
  * Connects `pairs` pairs spread over `workers` load workers; worker i's callers go to
  * `bases(i).a` and its callees to `bases(i).b` (the same server, or two cluster instances).
+ * Sessions are bare TCP sockets that write and parse frames themselves (raw-session.mjs): with the
+ * ws client, the load core saturated before the servers did.
  */
 export async function setUpPairs(loadgen, { workers, pairs, bases, idPrefix }) {
   const counts = split(pairs, workers);
   const results = await loadgen.on(
     workers,
     'pairs',
-    (i) => ({ wsBaseA: bases(i).a, wsBaseB: bases(i).b, count: counts[i], idPrefix: `${idPrefix}w${i}`, concurrency: 25, timeoutMs: 30_000 }),
+    (i) => ({ wsBaseA: bases(i).a, wsBaseB: bases(i).b, count: counts[i], idPrefix: `${idPrefix}w${i}`, concurrency: 25, timeoutMs: 30_000, client: 'raw' }),
     60_000,
   );
   const ready = results.reduce((sum, r) => sum + r.pairs, 0);

@@ -24,6 +24,15 @@ export function parseWsBase(wsBase) {
  */
 function firstFrame(bytes, at) {
   if (bytes.length < at + 2) return undefined;
+  const frame = frameAt(bytes, at);
+  if (frame === undefined) return undefined;
+  if (frame.opcode === 0x8) return { close: frame.end - frame.start >= 2 ? bytes.readUInt16BE(frame.start) : 1005, end: frame.end };
+  return { text: bytes.toString('utf8', frame.start, frame.end), end: frame.end };
+}
+
+/** The frame starting at `at`: its opcode and payload bounds, or undefined while bytes are missing. */
+function frameAt(bytes, at) {
+  if (bytes.length < at + 2) return undefined;
   const opcode = bytes[at] & 0x0f;
   let length = bytes[at + 1] & 0x7f;
   let start = at + 2;
@@ -32,16 +41,17 @@ function firstFrame(bytes, at) {
     length = bytes.readUInt16BE(at + 2);
     start = at + 4;
   } else if (length === 127) {
-    return { text: '(frame too long for a first frame)' };
+    if (bytes.length < at + 10) return undefined;
+    length = bytes.readUInt32BE(at + 6);
+    start = at + 10;
   }
   if (bytes.length < start + length) return undefined;
-  if (opcode === 0x8) return { close: length >= 2 ? bytes.readUInt16BE(start) : 1005 };
-  return { text: bytes.toString('utf8', start, start + length) };
+  return { opcode, start, end: start + length };
 }
 
 /**
- * Connects, upgrades and waits for the OPEN frame. Resolves `{ socket, us }` (microseconds from the
- * connect call to OPEN); rejects with the server's first frame, a close code or a timeout, and then
+ * Connects, upgrades and waits for the OPEN frame. Resolves `{ socket, us, rest }` (microseconds from
+ * the connect call to OPEN; bytes that came after OPEN); rejects with the server's first frame, a close code or a timeout, and then
  * destroys the socket.
  */
 export function openRawSession({ host, port, target, hostHeader }, id, token, timeoutMs, localAddress) {
@@ -49,6 +59,7 @@ export function openRawSession({ host, port, target, hostHeader }, id, token, ti
     const start = performance.now();
     const socket = net.connect({ host, port, localAddress, noDelay: true });
     let received = Buffer.alloc(0);
+    let rest = received;
     let settled = false;
     const settle = (error) => {
       if (settled) return;
@@ -60,9 +71,10 @@ export function openRawSession({ host, port, target, hostHeader }, id, token, ti
         reject(error);
         return;
       }
-      // Keep reading (and dropping) whatever comes later, such as pings, so the socket never backs up.
+      // Keep reading (and dropping) whatever comes later, such as pings, so the socket never backs up;
+      // a RawPeer made from this session takes over reading.
       socket.on('data', noop);
-      resolve({ socket, us: (performance.now() - start) * 1000 });
+      resolve({ socket, us: (performance.now() - start) * 1000, rest });
     };
     const timer = setTimeout(() => settle(new Error('timeout waiting for OPEN')), timeoutMs);
     function onData(chunk) {
@@ -76,7 +88,10 @@ export function openRawSession({ host, port, target, hostHeader }, id, token, ti
       const frame = firstFrame(received, headerEnd + HEADER_END.length);
       if (frame === undefined) return;
       if (frame.close !== undefined) settle(new Error(`closed ${frame.close}`));
-      else if (frame.text.startsWith(OPEN_PREFIX)) settle(undefined);
+      else if (frame.text.startsWith(OPEN_PREFIX)) {
+        rest = received.subarray(frame.end);
+        settle(undefined);
+      }
       else settle(new Error(frame.text.slice(0, 120)));
     }
     socket.on('data', onData);
@@ -87,4 +102,71 @@ export function openRawSession({ host, port, target, hostHeader }, id, token, ti
         `Sec-WebSocket-Key: ${SEC_WEBSOCKET_KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
     );
   });
+}
+
+/** A zero masking key: the server unmasks as usual; the payload bytes are then the text's own. */
+function clientTextFrame(text) {
+  const length = Buffer.byteLength(text);
+  const header = length < 126 ? 6 : length < 65536 ? 8 : 14;
+  const frame = Buffer.allocUnsafe(header + length);
+  frame[0] = 0x81;
+  if (length < 126) {
+    frame[1] = 0x80 | length;
+  } else if (length < 65536) {
+    frame[1] = 0x80 | 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 0x80 | 127;
+    frame.writeUInt32BE(0, 2);
+    frame.writeUInt32BE(length, 6);
+  }
+  frame.writeUInt32BE(0, header - 4);
+  frame.write(text, header, 'utf8');
+  return frame;
+}
+
+/**
+ * An open raw session that sends and receives text frames, with the parts of ws's WebSocket the
+ * relay code uses (`readyState`, `send`, `bench`). Each frame is one write; received frames go to
+ * `onText(peer, payload)` (server frames are unmasked and, from these servers, never fragmented).
+ */
+export class RawPeer {
+  constructor(socket, rest, onText, onClose) {
+    this.socket = socket;
+    this.readyState = 1;
+    this.bench = undefined;
+    this.pending = rest.length > 0 ? rest : null;
+    this.onText = onText;
+    socket.removeListener('data', noop);
+    socket.on('data', (chunk) => this.read(chunk));
+    socket.on('close', () => {
+      this.readyState = 3;
+      onClose(this);
+    });
+    if (this.pending !== null) this.read(Buffer.alloc(0));
+  }
+
+  send(text) {
+    this.socket.write(clientTextFrame(text));
+  }
+
+  read(chunk) {
+    const bytes = this.pending === null ? chunk : Buffer.concat([this.pending, chunk]);
+    let at = 0;
+    for (;;) {
+      const frame = frameAt(bytes, at);
+      if (frame === undefined) break;
+      at = frame.end;
+      if (frame.opcode === 0x1 || frame.opcode === 0x2) this.onText(this, bytes.subarray(frame.start, frame.end));
+      else if (frame.opcode === 0x9) this.socket.write(Buffer.concat([Buffer.from([0x8a, 0x80 | (frame.end - frame.start), 0, 0, 0, 0]), bytes.subarray(frame.start, frame.end)]));
+      else if (frame.opcode === 0x8) this.readyState = 2;
+    }
+    this.pending = at < bytes.length ? bytes.subarray(at) : null;
+  }
+
+  /** A reset leaves no TIME_WAIT behind. */
+  reset() {
+    this.readyState = 3;
+    if (!this.socket.destroyed) this.socket.resetAndDestroy();
+  }
 }

@@ -3,7 +3,7 @@ import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebSocket } from 'ws';
 import { HEARTBEAT, TS_MARK, frameCycle } from '../lib/messages.mjs';
-import { openRawSession, parseWsBase } from './raw-session.mjs';
+import { RawPeer, openRawSession, parseWsBase } from './raw-session.mjs';
 import { createHistogram, histRecord, histToSparse } from '../lib/stats.mjs';
 
 /**
@@ -54,8 +54,8 @@ async function probeSourceAddresses() {
 
 /** Every ws client this worker holds open. */
 let sockets = [];
-/** Sessions opened over bare TCP sockets (the connect scenario's client: see raw-session.mjs). */
-let rawSockets = [];
+/** Sessions opened over bare TCP sockets (see raw-session.mjs). */
+let rawPeers = [];
 let pairs = [];
 let heartbeatTimer;
 
@@ -123,6 +123,14 @@ function onMessage(data) {
   }
   counters.unexpected++;
   tally(unexpectedSamples, data.toString('utf8', 0, Math.min(data.length, 60)));
+}
+
+function onRawText(peer, payload) {
+  onMessage.call(peer, payload);
+}
+
+function onRawClose(peer) {
+  if (!peer.bench.closing) counters.closedAfterOpen++;
 }
 
 function onError(error) {
@@ -193,9 +201,12 @@ async function openMany(wsBase, ids, concurrency, timeoutMs, { client = 'ws', lo
       const remainingMs = Math.max(1, deadline - performance.now());
       try {
         if (raw !== undefined) {
-          const { socket, us } = await openRawSession(raw, ids[index], token(index), remainingMs, localAddress);
+          const { socket, us, rest } = await openRawSession(raw, ids[index], token(index), remainingMs, localAddress);
           histRecord(latency, us);
-          rawSockets.push(socket);
+          const peer = new RawPeer(socket, rest, onRawText, onRawClose);
+          peer.bench = { mode: 'open', id: ids[index], closing: false };
+          opened[index] = peer;
+          rawPeers.push(peer);
         } else {
           const { ws, us } = await openSession(wsBase, ids[index], token(index), remainingMs, localAddress);
           histRecord(latency, us);
@@ -252,11 +263,14 @@ async function closeAll() {
     if (socket && typeof socket.resetAndDestroy === 'function' && !socket.destroyed) socket.resetAndDestroy();
     else ws.terminate();
   }
-  for (const socket of rawSockets) if (!socket.destroyed) socket.resetAndDestroy();
+  for (const peer of rawPeers) {
+    peer.bench.closing = true;
+    peer.reset();
+  }
   await Promise.race([Promise.all(closing), sleep(5000)]);
-  const count = sockets.length + rawSockets.length;
+  const count = sockets.length + rawPeers.length;
   sockets = [];
-  rawSockets = [];
+  rawPeers = [];
   pairs = [];
   return { closed: count };
 }
@@ -277,14 +291,14 @@ const handlers = {
       errors: result.errors,
       elapsedMs: result.elapsedMs,
       hist: histToSparse(result.latency),
-      open: sockets.length + rawSockets.length,
+      open: sockets.length + rawPeers.length,
     };
   },
 
   /** `count` pairs: caller on `wsBaseA`, callee on `wsBaseB` (two instances in cluster mode). */
-  async pairs({ wsBaseA, wsBaseB, count, idPrefix, concurrency, timeoutMs }) {
-    const callers = await openMany(wsBaseA, Array.from({ length: count }, (_, i) => `${idPrefix}p${i}a`), concurrency, timeoutMs);
-    const callees = await openMany(wsBaseB, Array.from({ length: count }, (_, i) => `${idPrefix}p${i}b`), concurrency, timeoutMs);
+  async pairs({ wsBaseA, wsBaseB, count, idPrefix, concurrency, timeoutMs, client = 'ws' }) {
+    const callers = await openMany(wsBaseA, Array.from({ length: count }, (_, i) => `${idPrefix}p${i}a`), concurrency, timeoutMs, { client });
+    const callees = await openMany(wsBaseB, Array.from({ length: count }, (_, i) => `${idPrefix}p${i}b`), concurrency, timeoutMs, { client });
     for (let i = 0; i < count; i++) {
       const a = callers.opened[i];
       const b = callees.opened[i];
@@ -339,7 +353,7 @@ const handlers = {
   },
 
   async stats() {
-    const open = sockets.filter((ws) => ws.readyState === WebSocket.OPEN).length + rawSockets.filter((socket) => !socket.destroyed).length;
+    const open = sockets.filter((ws) => ws.readyState === WebSocket.OPEN).length + rawPeers.filter((peer) => peer.readyState === 1).length;
     return { open, spreadSources, ...counters };
   },
 
