@@ -31,13 +31,42 @@ function formatText(fields: LogFields): string {
   return out;
 }
 
+/** One ISO timestamp per millisecond: a busy server logs many lines within one. */
+function createClock(): () => string {
+  let lastMs = -1;
+  let lastIso = '';
+  return () => {
+    const now = Date.now();
+    if (now !== lastMs) {
+      lastMs = now;
+      lastIso = new Date(now).toISOString();
+    }
+    return lastIso;
+  };
+}
+
+/**
+ * `{"time","level","event",...fields}` written out directly: the same text JSON.stringify gives for
+ * that object, without building it (a line per connection adds up). Field names must not be
+ * time, level or event.
+ */
+function formatJson(time: string, level: string, event: string, fields: LogFields): string {
+  let line = `{"time":"${time}","level":"${level}","event":${JSON.stringify(event)}`;
+  for (const name in fields) {
+    const value = fields[name];
+    if (value !== undefined) line += `,${JSON.stringify(name)}:${JSON.stringify(value)}`;
+  }
+  return line + '}\n';
+}
+
 export function createLogger(options: LoggerOptions): Logger {
   const threshold = SEVERITY[options.level];
   const colorLevel = options.colorLevel ?? ((_level, label) => label);
+  const clock = createClock();
   const emit = (level: Exclude<LogLevel, 'silent'>, event: string, fields: LogFields = {}): void => {
     if (SEVERITY[level] < threshold) return;
     if (options.json) {
-      options.write(JSON.stringify({ time: new Date().toISOString(), level, event, ...fields }) + '\n');
+      options.write(formatJson(clock(), level, event, fields));
     } else {
       options.write(`${colorLevel(level, level.padEnd(5))} ${event}${formatText(fields)}\n`);
     }
