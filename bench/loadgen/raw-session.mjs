@@ -104,9 +104,13 @@ export function openRawSession({ host, port, target, hostHeader }, id, token, ti
   });
 }
 
-/** A zero masking key: the server unmasks as usual; the payload bytes are then the text's own. */
-function clientTextFrame(text) {
-  const length = Buffer.byteLength(text);
+/**
+ * A masked client text frame of `prefix + middle + suffix` (prefix and suffix as bytes, middle an
+ * ASCII string such as a timestamp), with a zero masking key: the server unmasks as usual, and the
+ * payload bytes are then the text's own, so nothing is encoded or XORed here.
+ */
+function clientTextFrame(prefix, middle, suffix) {
+  const length = prefix.length + middle.length + suffix.length;
   const header = length < 126 ? 6 : length < 65536 ? 8 : 14;
   const frame = Buffer.allocUnsafe(header + length);
   frame[0] = 0x81;
@@ -121,9 +125,13 @@ function clientTextFrame(text) {
     frame.writeUInt32BE(length, 6);
   }
   frame.writeUInt32BE(0, header - 4);
-  frame.write(text, header, 'utf8');
+  prefix.copy(frame, header);
+  frame.latin1Write(middle, header + prefix.length);
+  suffix.copy(frame, header + prefix.length + middle.length);
   return frame;
 }
+
+const NO_BYTES = Buffer.alloc(0);
 
 /**
  * An open raw session that sends and receives text frames, with the parts of ws's WebSocket the
@@ -147,7 +155,12 @@ export class RawPeer {
   }
 
   send(text) {
-    this.socket.write(clientTextFrame(text));
+    this.socket.write(clientTextFrame(Buffer.from(text), '', NO_BYTES));
+  }
+
+  /** Sends `prefix + middle + suffix`: bytes, an ASCII string, bytes. */
+  sendParts(prefix, middle, suffix) {
+    this.socket.write(clientTextFrame(prefix, middle, suffix));
   }
 
   read(chunk) {

@@ -78,7 +78,13 @@ function sendNext(ws) {
   const frame = state.cycle[state.k];
   state.k = state.k === state.cycle.length - 1 ? 0 : state.k + 1;
   sent++;
-  ws.send(frame.prefix + nowUs() + frame.suffix);
+  if (ws instanceof RawPeer) {
+    frame.prefixBytes ??= Buffer.from(frame.prefix);
+    frame.suffixBytes ??= Buffer.from(frame.suffix);
+    ws.sendParts(frame.prefixBytes, String(nowUs()), frame.suffixBytes);
+  } else {
+    ws.send(frame.prefix + nowUs() + frame.suffix);
+  }
 }
 
 function delayedSend(ws) {
