@@ -1,23 +1,28 @@
-// Reads every peer's TCP socket into one shared buffer, and takes a lone HEARTBEAT frame there:
-// most of an idle server's work, done before Node's stream machinery and ws's Receiver see it.
+// Reads every peer's TCP socket into one shared buffer, and takes the common case there: complete
+// masked text frames (HEARTBEAT, OFFER, CANDIDATE...) go straight to the socket's owner, before
+// Node's stream machinery and ws's Receiver see them. Everything else takes ws's path unchanged.
 import type { Socket } from 'node:net';
-import { HEARTBEAT_FRAME } from '../signaling/protocol.js';
-
-const HEARTBEAT = Buffer.from(HEARTBEAT_FRAME);
-/** FIN + text opcode; mask bit + 20-byte length; 4 mask bytes; 20 masked payload bytes. */
-const HEARTBEAT_FRAME_LENGTH = 2 + 4 + HEARTBEAT.length;
-const FIRST_BYTE = 0x81;
-const SECOND_BYTE = 0x80 | HEARTBEAT.length;
+import { isUtf8 } from 'node:buffer';
+import { completeTextFrame, toggleMask } from './client-frames.js';
 
 /**
  * One read buffer for all sockets. libuv reads into it and Node calls `onSharedRead` at once, which
- * either handles the bytes or copies them before returning, so the next read may overwrite them.
- * 64 KiB is what Node would allocate for each read otherwise.
+ * handles the bytes or copies them before returning, so the next read may overwrite them. 64 KiB is
+ * what Node would allocate for each read otherwise. Its own ArrayBuffer, so `WORDS` views it from 0.
  */
-const SHARED_BUFFER = Buffer.allocUnsafe(64 * 1024);
+const SHARED_BUFFER = Buffer.allocUnsafeSlow(64 * 1024);
+const WORDS = new Uint32Array(SHARED_BUFFER.buffer, SHARED_BUFFER.byteOffset, SHARED_BUFFER.length >>> 2);
 
-/** What the socket's owner decides about a heartbeat; false sends the frame down the normal path. */
-export type HeartbeatHandler = (owner: object) => boolean;
+/** What the sockets' owners (the transport) do with frames taken here. One for the process, like the buffer. */
+export interface FrameTaker {
+  /**
+   * The largest payload the owner accepts now, or -1 when frames must go through ws: its receiver
+   * holds part of a frame, or the socket is not open.
+   */
+  maxPayload(owner: object): number;
+  /** One complete text frame's payload, unmasked and valid UTF-8; the bytes are only valid during the call. */
+  text(owner: object, payload: Buffer): void;
+}
 
 /**
  * The parts of net.Socket this relies on. `useUserBuffer` is the handle method behind net's public
@@ -26,7 +31,7 @@ export type HeartbeatHandler = (owner: object) => boolean;
 interface SocketInternals {
   _handle?: { useUserBuffer?: (buffer: Uint8Array) => void } | null;
   encrypted?: boolean;
-  /** Set by `readIntoSharedBuffer`: whom a heartbeat is for. A named field, so reading it stays a cheap load. */
+  /** Set by `readIntoSharedBuffer`: whom frames are for. A named field, so reading it stays a cheap load. */
   peerSignalOwner?: object;
 }
 
@@ -37,7 +42,7 @@ interface NetSymbols {
 
 /** Found on the first socket; null when this Node has no such fields (then every read takes the normal path). */
 let netSymbols: NetSymbols | null | undefined;
-let onHeartbeat: HeartbeatHandler = () => false;
+let taker: FrameTaker = { maxPayload: () => -1, text: () => {} };
 
 function findNetSymbols(socket: object): NetSymbols | null {
   const symbols = Object.getOwnPropertySymbols(socket);
@@ -48,44 +53,50 @@ function findNetSymbols(socket: object): NetSymbols | null {
   return fields[buffer] === null && fields[callback] === null ? { buffer, callback } : null;
 }
 
-function isMaskedHeartbeat(bytes: Buffer): boolean {
-  if (bytes[0] !== FIRST_BYTE || bytes[1] !== SECOND_BYTE) return false;
-  for (let i = 0; i < HEARTBEAT.length; i++) {
-    if ((bytes[6 + i]! ^ bytes[2 + (i & 3)]!) !== HEARTBEAT[i]) return false;
-  }
-  return true;
-}
-
 /**
- * Node calls this (as a method of the socket) with the bytes of one read in SHARED_BUFFER. A read
- * that is exactly one masked heartbeat, with nothing queued before it, goes to the owner; any other
- * read is copied and pushed like Node's own read path would, so ws sees the same 'data' events.
- * Returning false (the stream is full) makes Node stop reading until ws resumes the socket.
+ * Node calls this (as a method of the socket) with the bytes of one read in SHARED_BUFFER. While
+ * nothing is queued before them and the owner takes frames, complete text frames are unmasked in
+ * place and handed over one by one; from the first byte that is anything else (a control frame, a
+ * partial or oversized frame, invalid UTF-8) the rest is copied and pushed like Node's own read path
+ * would, so ws sees it at a frame boundary. Returning false (the stream is full) makes Node stop
+ * reading until ws resumes the socket.
  */
 function onSharedRead(this: Socket & SocketInternals, nread: number, buffer: Buffer): boolean {
-  if (
-    nread === HEARTBEAT_FRAME_LENGTH &&
-    this.readableLength === 0 &&
-    isMaskedHeartbeat(buffer) &&
-    this.peerSignalOwner !== undefined &&
-    onHeartbeat(this.peerSignalOwner)
-  ) {
-    return true;
+  let at = 0;
+  const owner = this.peerSignalOwner;
+  if (owner !== undefined && this.readableLength === 0) {
+    for (;;) {
+      const maxPayload = taker.maxPayload(owner);
+      if (maxPayload < 0) break;
+      const frame = completeTextFrame(buffer, at, nread, maxPayload);
+      if (frame === undefined) break;
+      toggleMask(buffer, WORDS, frame.start, frame.end, frame.mask);
+      const payload = buffer.subarray(frame.start, frame.end);
+      if (!isUtf8(payload)) {
+        // ws closes with 1007; give it the frame as it came.
+        toggleMask(buffer, WORDS, frame.start, frame.end, frame.mask);
+        break;
+      }
+      at = frame.end;
+      taker.text(owner, payload);
+      if (at === nread) return true;
+      if (this.destroyed) return true;
+    }
   }
-  const chunk = Buffer.allocUnsafe(nread);
-  buffer.copy(chunk, 0, 0, nread);
+  const chunk = Buffer.allocUnsafe(nread - at);
+  buffer.copy(chunk, 0, at, nread);
   return this.push(chunk);
 }
 
-/** Sets what is done with a heartbeat read; one handler for the process, like the buffer. */
-export function setHeartbeatHandler(handler: HeartbeatHandler): void {
-  onHeartbeat = handler;
+/** Sets who takes frames read here. */
+export function setFrameTaker(next: FrameTaker): void {
+  taker = next;
 }
 
 /**
  * From now on, reads of `socket` land in the shared buffer instead of a fresh 64 KiB allocation each,
- * and heartbeats are offered to `owner`. Returns false, changing nothing, for TLS sockets and on a
- * Node without the fields this needs.
+ * and complete text frames go to `owner` through the frame taker. Returns false, changing nothing,
+ * for TLS sockets and on a Node without the fields this needs.
  */
 export function readIntoSharedBuffer(socket: Socket, owner: object): boolean {
   const internals = socket as Socket & SocketInternals;

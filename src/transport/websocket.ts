@@ -30,7 +30,7 @@ import {
 import type { ClaimResult, ClusterBackend, ClusterHooks } from '../cluster/backend.js';
 import { clientAddress } from '../http/client-address.js';
 import { createSecretMatcher } from '../secrets.js';
-import { readIntoSharedBuffer, setHeartbeatHandler } from './shared-reads.js';
+import { readIntoSharedBuffer, setFrameTaker, type FrameTaker } from './shared-reads.js';
 import { canUpgrade, handshakeProblem, switchingProtocols } from './handshake.js';
 import { endRawResponse } from '../http/raw-response.js';
 import { verifyPeerToken } from '../tokens.js';
@@ -150,28 +150,31 @@ interface ReceiverState {
 }
 
 /**
- * A heartbeat frame read on its own (see shared-reads.ts): true when it was ours to handle. ws must
- * hold no partial frame, or these bytes would belong to it.
+ * Takes complete text frames from shared-buffer reads (see shared-reads.ts) while ws holds no
+ * partial frame and the socket is open: ws would have emitted the same 'message' for each.
  */
-function heartbeatFromRead(owner: object): boolean {
-  const socket = owner as PeerSocket;
-  const receiver = (socket as unknown as { _receiver: ReceiverState })._receiver;
-  if (
-    receiver._state !== 0 ||
-    receiver._bufferedBytes !== 0 ||
-    receiver._fragmented !== 0 ||
-    receiver.writableLength !== 0 ||
-    receiver.destroyed ||
-    socket.readyState !== WebSocket.OPEN
-  ) {
-    return false;
-  }
-  const peer = registeredPeer(socket);
-  if (peer === undefined) return false;
-  admitFrame(socket.transport!.relayContext, peer);
-  return true;
-}
-setHeartbeatHandler(heartbeatFromRead);
+const frameTaker: FrameTaker = {
+  maxPayload(owner) {
+    const socket = owner as PeerSocket;
+    const receiver = (socket as unknown as { _receiver: ReceiverState })._receiver;
+    if (
+      receiver._state !== 0 ||
+      receiver._bufferedBytes !== 0 ||
+      receiver._fragmented !== 0 ||
+      receiver.writableLength !== 0 ||
+      receiver.destroyed ||
+      socket.readyState !== WebSocket.OPEN ||
+      socket.transport === undefined
+    ) {
+      return -1;
+    }
+    return socket.transport.maxPayloadBytes;
+  },
+  text(owner, payload) {
+    onMessage.call(owner as PeerSocket, payload, false);
+  },
+};
+setFrameTaker(frameTaker);
 
 /** Shared handlers: one function for every socket instead of closures per socket (see PeerSocket.emit). */
 function onMessage(this: WebSocket, data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean): void {
@@ -226,6 +229,8 @@ export class WebSocketTransport {
   readonly realm: Realm<PeerSocket>;
   readonly relayContext: RelayContext<PeerSocket>;
   readonly logger: Logger;
+  /** The largest frame payload accepted (ws closes with 1009 above it). */
+  readonly maxPayloadBytes: number;
   private readonly config: Readonly<Config>;
   private readonly wss: WebSocketServer;
   private readonly socketPath: string;
@@ -245,6 +250,7 @@ export class WebSocketTransport {
   constructor(config: Readonly<Config>, logger: Logger, cluster: ClusterBackend) {
     this.config = config;
     this.logger = logger;
+    this.maxPayloadBytes = config.maxMessageSizeBytes;
     this.cluster = cluster;
     this.isKey = createSecretMatcher(config.key);
     this.realm = new Realm<PeerSocket>(config);
