@@ -12,6 +12,22 @@ function pick(summary, key, side = 'bStats') {
 
 const int = (value) => (Number.isFinite(value) ? Math.floor(value).toLocaleString('en-US') : '—');
 
+/** The per-peer RSS after the idle window, when measured: the table above uses the reading taken right after connecting. */
+function settledMemoryNote(summary, opts) {
+  const ours = pick(summary, 'idle.bytesPerPeerSettled');
+  const theirs = pick(summary, 'idle.bytesPerPeerSettled', 'aStats');
+  if (!Number.isFinite(ours) || !Number.isFinite(theirs)) return [];
+  const seconds = opts.idleQuietSeconds + opts.idleCpuSeconds;
+  return [
+    `Those figures are taken right after the peers connected. After ${seconds} s of idling the same peers took ${fmt(ours)} B each in peer-signal ` +
+      `and ${fmt(theirs)} B in the reference` +
+      (ours < pick(summary, 'idle.bytesPerPeerTop') * 0.9
+        ? ': once allocation stops, V8 collects what the connection burst left behind, so a long-running peer-signal holds more peers per GiB than the table says.'
+        : '.'),
+    '',
+  ];
+}
+
 /** Back-of-envelope capacity from the measured per-peer costs (peer-signal, and the reference for contrast). */
 export function scaleOnPaper(summary, clusterSummary, opts) {
   const lines = [];
@@ -48,6 +64,7 @@ export function scaleOnPaper(summary, clusterSummary, opts) {
     '|---|---:|---:|',
     ...memory.map(([label], i) => `| ${label} | ${int(ours[i])} | ${int(theirs[i])} |`),
     '',
+    ...settledMemoryNote(summary, opts),
     `Node's default V8 heap limit on this machine is ${fmt(heapLimit)} MiB (it scales with the memory Node sees, including a container's limit);`,
     'only part of each peer lives on the V8 heap, but past a few GiB raise it with `node --max-old-space-size=...`.',
     '',

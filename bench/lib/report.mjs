@@ -21,6 +21,7 @@ export function comparisons(opts) {
       : []),
     { key: 'idle.bytesPerPeerTop', label: `bytes per idle peer @${top.toLocaleString('en-US')}`, unit: 'B', better: 'lower', target: 0.8 },
     { key: 'idle.cpuTop', label: `idle CPU @${top.toLocaleString('en-US')}`, unit: '% core', better: 'lower', target: 0.6 },
+    { key: 'idle.bytesPerPeerSettled', label: `bytes per idle peer @${top.toLocaleString('en-US')}, after ${opts.idleQuietSeconds + opts.idleCpuSeconds} s idle`, unit: 'B', better: 'lower' },
     { key: 'cold.ms', label: 'cold start', unit: 'ms', better: 'lower', target: 0.4 },
     { key: 'id.rps', label: 'id endpoint', unit: 'req/s', better: 'higher', target: 5 },
   ];

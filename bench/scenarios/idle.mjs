@@ -22,7 +22,8 @@ export default {
         `Both servers run with the concurrent-peer limit raised to ${limit} (--concurrent-limit / --concurrent_limit; both default to 5,000); nothing else changed. ` +
         `Bytes per peer = (VmRSS after connecting and ${ctx.opts.idleSettleSeconds} s of settling − VmRSS before the first peer) / peers. ` +
         `Idle CPU = utime+stime from /proc/PID/stat over ${ctx.opts.idleCpuSeconds} s at ${top} peers, as % of one core, starting ${ctx.opts.idleQuietSeconds} s after the RSS reading: ` +
-        'a few seconds after allocation stops, V8 runs full garbage collections to shrink the heap the connection burst grew (in both servers), and that belongs to connecting, not to being idle.',
+        'a few seconds after allocation stops, V8 runs full garbage collections to shrink the heap the connection burst grew (in both servers), and that belongs to connecting, not to being idle. ' +
+        `"After ${ctx.opts.idleQuietSeconds + ctx.opts.idleCpuSeconds} s idle" is the RSS growth per peer again at the end of that window (no target; the targets use the reading taken right after connecting).`,
     );
     for (let rep = 1; rep <= ctx.opts.reps; rep++) {
       for (const kind of ctx.order(rep)) {
@@ -67,7 +68,10 @@ export default {
           const stats = await ctx.loadgen.on(workers, 'stats', () => ({}));
           const open = stats.reduce((sum, s) => sum + s.open, 0);
           const dropped = stats.reduce((sum, s) => sum + s.closedAfterOpen, 0);
-          ctx.measure('idle.cpuTop', kind, rep, cpu.pct, { peers: open, dropped, rssMiB: readRssBytes(server.pid) / 2 ** 20 });
+          const settledRss = readRssBytes(server.pid);
+          ctx.measure('idle.cpuTop', kind, rep, cpu.pct, { peers: open, dropped, rssMiB: settledRss / 2 ** 20 });
+          // The same peers once the servers have been idle a while: what a long-running server holds.
+          ctx.measure('idle.bytesPerPeerSettled', kind, rep, (settledRss - before) / open, { peers: open, rssMiB: settledRss / 2 ** 20 });
           ctx.usage('idle', kind, rep, cpu, load);
           if (dropped > 0) ctx.warn(`idle rep ${rep} ${kind}: the server closed ${dropped} idle peers`);
           if (!server.alive()) throw new Error(`${kind} exited during the idle run: ${server.stderrTail().slice(-500)}`);
