@@ -332,6 +332,9 @@ export async function runServe(command: Command): Promise<void> {
   // with --json the first stdout line must be {"event":"listening",...}.
   const logWriter = createBatchedWriter(output.json ? output.stdout : output.stderr);
   const write = logWriter.write;
+  // Lines still waiting are the last ones before a crash: 'exit' also fires then, and writes to
+  // stdout and stderr are synchronous, so they still get out.
+  process.on('exit', logWriter.flush);
   let early: string[] | undefined = [];
   const logger = createLogger({
     level: logLevel,
@@ -372,7 +375,11 @@ export async function runServe(command: Command): Promise<void> {
       }
       stopping = true;
       if (output.json) logger.info('shutting down', { signal });
-      else output.stderr(`peer-signal: ${signal} received, shutting down (press Ctrl-C again to force)\n`);
+      else {
+        // Lines about what happened before the signal come before the line about the signal.
+        logWriter.flush();
+        output.stderr(`peer-signal: ${signal} received, shutting down (press Ctrl-C again to force)\n`);
+      }
       // Belt and braces: close() is bounded by closeTimeoutMs, but never let a stuck handle keep us alive.
       setTimeout(() => {
         logWriter.flush();

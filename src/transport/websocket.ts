@@ -31,7 +31,7 @@ import type { ClaimResult, ClusterBackend, ClusterHooks } from '../cluster/backe
 import { clientAddress } from '../http/client-address.js';
 import { createSecretMatcher } from '../secrets.js';
 import { readIntoSharedBuffer, setFrameTaker, type FrameTaker } from './shared-reads.js';
-import { canUpgrade, handshakeProblem, switchingProtocols } from './handshake.js';
+import { canUpgrade, chosenProtocol, handshakeProblem, switchingProtocols } from './handshake.js';
 import { endRawResponse } from '../http/raw-response.js';
 import { verifyPeerToken } from '../tokens.js';
 
@@ -338,9 +338,9 @@ export class WebSocketTransport {
       endRawResponse(socket, 429, request.method, 'too many connections from this address');
       return;
     }
-    const problem = handshakeProblem(request);
-    if (problem !== undefined) {
-      endRawResponse(socket, request.method === 'GET' ? 400 : 405, request.method, problem);
+    const refusal = handshakeProblem(request);
+    if (refusal !== undefined) {
+      endRawResponse(socket, refusal.status, request.method, refusal.reason, refusal.headers);
       return;
     }
     // The client may have gone while we looked at its request.
@@ -351,8 +351,11 @@ export class WebSocketTransport {
     const query = new URLSearchParams(queryStart === -1 ? '' : url.slice(queryStart + 1));
     // OPEN follows the 101 response in this tick (single instance): one write, one TCP segment for both.
     corkForThisTick(socket as unknown as Corkable);
-    socket.write(switchingProtocols(request));
-    const peerSocket = this.upgraded(socket, head);
+    const protocol = chosenProtocol(request);
+    socket.write(switchingProtocols(request, protocol));
+    // From here ws's own error listener (added by setSocket) takes over, as after ws's handleUpgrade.
+    socket.removeListener('error', destroyOnError);
+    const peerSocket = this.upgraded(socket, head, protocol);
     readIntoSharedBuffer(socket as Socket, peerSocket);
     if (limit > 0) {
       peerSocket.ip = ip;
@@ -365,9 +368,11 @@ export class WebSocketTransport {
    * The ws socket over an upgraded connection, built the way ws's WebSocketServer builds it (its
    * options, then setSocket) once the 101 response is written. See handshake.ts for why not handleUpgrade.
    */
-  private upgraded(socket: Duplex, head: Buffer): PeerSocket {
+  private upgraded(socket: Duplex, head: Buffer, protocol: string | undefined): PeerSocket {
     const options = this.wss.options;
     const peerSocket = new (PeerSocket as unknown as new (address: null, protocols: undefined, options: object) => PeerSocket)(null, undefined, options);
+    // What ws's `protocol` getter reports, as its handleUpgrade would have set it.
+    if (protocol !== undefined) (peerSocket as unknown as { _protocol: string })._protocol = protocol;
     (peerSocket as unknown as { setSocket(socket: Duplex, head: Buffer, options: object): void }).setSocket(socket, head, options);
     peerSocket.transport = this;
     this.sockets.add(peerSocket);
@@ -420,7 +425,7 @@ export class WebSocketTransport {
       (error: Error) => {
         this.claiming.delete(id);
         this.logger.error('cluster claim failed', { id, reason: error.message });
-        socket.close(CloseCode.INTERNAL_ERROR, 'cluster unavailable, try again');
+        closeSoon(socket, CloseCode.INTERNAL_ERROR, 'cluster unavailable, try again');
       },
     );
   }

@@ -2,7 +2,8 @@
 import { connect } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { handshakeProblem, switchingProtocols } from '../../src/transport/handshake.js';
+import { WebSocket } from 'ws';
+import { chosenProtocol, handshakeProblem, switchingProtocols } from '../../src/transport/handshake.js';
 import { createSignalServer, type SignalServer } from '../../src/server.js';
 
 function request(method: string, headers: Record<string, string>): IncomingMessage {
@@ -13,7 +14,7 @@ const RFC_KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 
 describe('handshake checks', () => {
   it('answers the RFC 6455 example key with its accept value', () => {
-    const response = switchingProtocols(request('GET', { 'sec-websocket-key': RFC_KEY, 'sec-websocket-version': '13' }));
+    const response = switchingProtocols(request('GET', { 'sec-websocket-key': RFC_KEY, 'sec-websocket-version': '13' }), undefined);
     expect(response).toBe(
       'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n',
     );
@@ -24,7 +25,7 @@ describe('handshake checks', () => {
       const headers: Record<string, string> = {};
       if (key !== undefined) headers['sec-websocket-key'] = key;
       if (version !== undefined) headers['sec-websocket-version'] = version;
-      return handshakeProblem(request(method, headers));
+      return handshakeProblem(request(method, headers))?.reason;
     };
     expect(ok('GET', RFC_KEY, '13')).toBeUndefined();
     expect(ok('GET', RFC_KEY, '8')).toBeUndefined();
@@ -35,6 +36,22 @@ describe('handshake checks', () => {
     expect(ok('GET', 'short==', '13')).toMatch(/Sec-WebSocket-Key/);
     expect(ok('GET', `${RFC_KEY}x`, '13')).toMatch(/Sec-WebSocket-Key/);
     expect(ok('POST', RFC_KEY, '13')).toMatch(/GET/);
+  });
+
+  it('names the supported versions when refusing one (RFC 6455 §4.2.2)', () => {
+    const refusal = handshakeProblem(request('GET', { 'sec-websocket-key': RFC_KEY, 'sec-websocket-version': '7' }));
+    expect(refusal).toMatchObject({ status: 400, headers: 'Sec-WebSocket-Version: 13, 8\r\n' });
+  });
+
+  it('agrees to the first offered subprotocol and refuses malformed offers', () => {
+    const withProtocols = (value: string) =>
+      request('GET', { 'sec-websocket-key': RFC_KEY, 'sec-websocket-version': '13', 'sec-websocket-protocol': value });
+    expect(chosenProtocol(withProtocols('chat, superchat'))).toBe('chat');
+    expect(switchingProtocols(withProtocols('chat'), 'chat')).toContain('\r\nSec-WebSocket-Protocol: chat\r\n\r\n');
+    expect(handshakeProblem(withProtocols('chat, superchat'))).toBeUndefined();
+    expect(handshakeProblem(withProtocols('chat, chat'))?.reason).toMatch(/Sec-WebSocket-Protocol/);
+    expect(handshakeProblem(withProtocols('bad name'))?.reason).toMatch(/Sec-WebSocket-Protocol/);
+    expect(chosenProtocol(request('GET', { 'sec-websocket-key': RFC_KEY, 'sec-websocket-version': '13' }))).toBeUndefined();
   });
 });
 
@@ -69,9 +86,26 @@ describe('refused handshakes on a running server', () => {
     expect(response).toContain('Sec-WebSocket-Key');
   });
 
-  it('refuses an unsupported version with 400', async () => {
+  it('refuses an unsupported version with 400 and the versions it speaks', async () => {
     const response = await rawUpgrade('GET', `Sec-WebSocket-Key: ${RFC_KEY}\r\nSec-WebSocket-Version: 7\r\n`);
     expect(response).toMatch(/^HTTP\/1\.1 400 /);
+    expect(response).toContain('\r\nSec-WebSocket-Version: 13, 8\r\n');
+  });
+
+  it('lets a client that offers subprotocols connect, with the first one agreed', async () => {
+    server = createSignalServer({ host: '127.0.0.1', port: 0 });
+    await server.listen();
+    const client = new WebSocket(`ws://127.0.0.1:${server.address()!.port}/peerjs/peerjs?key=peerjs&id=proto&token=t`, ['chat', 'other']);
+    try {
+      const first = await new Promise<string>((resolve, reject) => {
+        client.once('message', (data) => resolve(String(data)));
+        client.once('error', reject);
+      });
+      expect(first).toBe('{"type":"OPEN"}');
+      expect(client.protocol).toBe('chat');
+    } finally {
+      client.terminate();
+    }
   });
 
   it('refuses a POST upgrade with 405', async () => {
