@@ -23,7 +23,6 @@ export function parseWsBase(wsBase) {
  * `{ close: code }` for a close frame; undefined while bytes are missing. Server frames are unmasked.
  */
 function firstFrame(bytes, at) {
-  if (bytes.length < at + 2) return undefined;
   const frame = frameAt(bytes, at);
   if (frame === undefined) return undefined;
   if (frame.opcode === 0x8) return { close: frame.end - frame.start >= 2 ? bytes.readUInt16BE(frame.start) : 1005, end: frame.end };

@@ -70,8 +70,3 @@ export function switchingProtocols(request: IncomingMessage, protocol: string | 
   const protocolLine = protocol === undefined ? '' : `Sec-WebSocket-Protocol: ${protocol}\r\n`;
   return `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n${protocolLine}\r\n`;
 }
-
-/** Whether the socket can still take the 101 response (the client may have gone while we checked). */
-export function canUpgrade(socket: Duplex): boolean {
-  return socket.readable && socket.writable;
-}

@@ -31,7 +31,7 @@ import type { ClaimResult, ClusterBackend, ClusterHooks } from '../cluster/backe
 import { clientAddress } from '../http/client-address.js';
 import { createSecretMatcher } from '../secrets.js';
 import { readIntoSharedBuffer, setFrameTaker, type FrameTaker } from './shared-reads.js';
-import { canUpgrade, chosenProtocol, handshakeProblem, switchingProtocols } from './handshake.js';
+import { chosenProtocol, handshakeProblem, switchingProtocols } from './handshake.js';
 import { endRawResponse } from '../http/raw-response.js';
 import { verifyPeerToken } from '../tokens.js';
 
@@ -344,7 +344,7 @@ export class WebSocketTransport {
       return;
     }
     // The client may have gone while we looked at its request.
-    if (!canUpgrade(socket)) {
+    if (!socket.readable || !socket.writable) {
       socket.destroy();
       return;
     }

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { within } from '../support/deadline.js';
 import { closeAll, connectRaw, type TestClient } from '../support/peer-client.js';
 import { findClosedPort, skipWithoutRedis, startRedis, type RedisServer } from '../support/redis-server.js';
 
@@ -32,19 +33,6 @@ function cleanEnv(): NodeJS.ProcessEnv {
   }
   for (const name of ['FORCE_COLOR', 'DEBUG', 'NODE_OPTIONS']) delete env[name];
   return env;
-}
-
-/** Rejects with `what` when `promise` has not settled within `ms`. */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 interface Exit {

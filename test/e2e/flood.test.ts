@@ -13,6 +13,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { within } from '../support/deadline.js';
 
 const BIN = fileURLToPath(new URL('../../bin/peer-signal.js', import.meta.url));
 const DIST = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
@@ -54,7 +55,7 @@ async function startServer(flags: readonly string[] = []): Promise<ServerProcess
     if (server !== undefined) server.stderr = stderr;
   });
   let server: ServerProcess | undefined;
-  const line = await withDeadline(
+  const line = await within(
     new Promise<string>((resolve, reject) => {
       let buffered = '';
       child.stdout!.setEncoding('utf8');
@@ -109,27 +110,13 @@ afterEach(async () => {
       if (server.child.exitCode !== null || server.child.signalCode !== null) return;
       const exited = new Promise((resolve) => server.child.once('exit', resolve));
       process.kill(server.pid, 'SIGKILL');
-      await withDeadline(exited, 5000, `server ${server.pid} to exit`);
+      await within(exited, 5000, `server ${server.pid} to exit`);
     }),
   );
 });
 
-async function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_resolve, reject) => {
-        timer = setTimeout(() => reject(new Error(`waited ${ms} ms for ${what}`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 function getJson(port: number, path: string): Promise<unknown> {
-  return withDeadline(
+  return within(
     new Promise((resolve, reject) => {
       httpGet({ host: HOST, port, path, agent: false }, (response) => {
         let body = '';
@@ -290,12 +277,12 @@ async function rawNonReader(port: number, id: string): Promise<Socket> {
   const socket = netConnect({ port, host: HOST });
   sockets.push(socket);
   socket.on('error', () => {});
-  await withDeadline(new Promise((resolve) => socket.once('connect', resolve)), 5000, 'raw connect');
+  await within(new Promise((resolve) => socket.once('connect', resolve)), 5000, 'raw connect');
   socket.write(
     `GET /peerjs/peerjs?key=peerjs&id=${id}&token=t HTTP/1.1\r\nHost: ${HOST}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
       `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
   );
-  const head = await withDeadline(
+  const head = await within(
     new Promise<string>((resolve) => {
       let data = '';
       const onData = (chunk: Buffer): void => {
@@ -384,7 +371,7 @@ describe('flood: oversize frames', () => {
     for (let round = 0; round < 3; round++) {
       const attackers = await Promise.all(kinds.map((_kind, i) => peer(server.port, `big-${round}-${i}`)));
       attackers.forEach((attacker, i) => kinds[i]![1](attacker));
-      const codes = await withDeadline(Promise.all(attackers.map((attacker) => attacker.closed)), 10_000, 'the attackers to be closed');
+      const codes = await within(Promise.all(attackers.map((attacker) => attacker.closed)), 10_000, 'the attackers to be closed');
       expect(Object.fromEntries(kinds.map(([name], i) => [name, codes[i]]))).toEqual(Object.fromEntries(kinds.map(([name]) => [name, 1009])));
     }
     await expect.poll(() => connectedPeers(server.port), { timeout: 5000 }).toBe(2);
@@ -405,7 +392,7 @@ describe('flood: rate', () => {
     attackers.forEach((attacker, i) => {
       for (let n = 0; n < 500; n++) attacker.ws.send(frames[(n + i) % frames.length]!);
     });
-    const codes = await withDeadline(Promise.all(attackers.map((attacker) => attacker.closed)), 10_000, 'the attackers to be closed');
+    const codes = await within(Promise.all(attackers.map((attacker) => attacker.closed)), 10_000, 'the attackers to be closed');
     expect(codes).toEqual(attackers.map(() => 1008));
     for (const attacker of attackers) {
       expect(attacker.frames.at(-1)).toEqual({ type: 'ERROR', payload: { msg: 'Rate limit exceeded: this connection sent too many messages too fast' } });
@@ -547,7 +534,7 @@ describe('flood: connections from one address', () => {
     const pair = await startPair(server.port);
     const held = await Promise.all(Array.from({ length: 20 }, (_unused, i) => peer(server.port, `held-${i}`, { localAddress: '127.0.0.2' })));
     const statusOf = (id: string): Promise<number> =>
-      withDeadline(
+      within(
         new Promise<number>((resolve) => {
           const ws = new WebSocket(`ws://${HOST}:${server.port}/peerjs/peerjs?key=peerjs&id=${id}&token=t`, { localAddress: '127.0.0.2' });
           sockets.push({ destroy: () => ws.terminate() });
@@ -610,7 +597,7 @@ describe('flood: a destination that does not read', () => {
     expect(peers.sort()).toEqual(['alice', 'bob', 'mallory']);
     // Once it reads again, the slow client finds its connection closed.
     (slow.ws as unknown as { _socket: Socket })._socket.resume();
-    await withDeadline(slow.closed, 5000, 'the slow client to see the close');
+    await within(slow.closed, 5000, 'the slow client to see the close');
     const report = await pair.stop();
     stop();
     console.info(`non-reading destination: cut off after ${sent} messages of 60 KB; max RSS ${server.maxRssMb.toFixed(0)} MB`);

@@ -16,6 +16,7 @@ import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { within } from '../support/deadline.js';
 import type { Config } from '../../src/config.js';
 import { createSignalServer, type SignalServer } from '../../src/server.js';
 
@@ -638,7 +639,7 @@ describe('fuzz: WebSocket frames', () => {
             rateLimited = true;
           }
         } else {
-          const code = await Promise.race([withDeadline(mallory.closed, BATCH_DEADLINE_MS, `batch ${n} close`), thrown]);
+          const code = await Promise.race([within(mallory.closed, BATCH_DEADLINE_MS, `batch ${n} close`), thrown]);
           if (crashed()) throw new Error('the server threw');
           if (code === 1008 && !strict) rateLimited = true;
           else if (code !== prediction.end.code) failures.push(`mallory's socket closed with ${code}, expected ${prediction.end.code}`);
@@ -807,21 +808,7 @@ function clip(value: unknown): string {
  * (its ws receiver is stuck mid-write), so close() of a server that crashed in-process would wait forever.
  */
 async function closeServers(servers: SignalServer[]): Promise<void> {
-  await Promise.all(servers.map((server) => withDeadline(server.close(), 3000, 'server.close()').catch(() => {})));
-}
-
-async function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_resolve, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+  await Promise.all(servers.map((server) => within(server.close(), 3000, 'server.close()').catch(() => {})));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
