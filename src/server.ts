@@ -10,6 +10,7 @@ import { createRequestHandler } from './http/routes.js';
 import { endRawResponse } from './http/raw-response.js';
 import { urlHost } from './hosts.js';
 import { WebSocketTransport } from './transport/websocket.js';
+import { takeDirectUpgrades } from './transport/direct-upgrades.js';
 import { createMemoryBackend } from './cluster/memory.js';
 import type { ClusterBackend } from './cluster/backend.js';
 import { VERSION } from './version.js';
@@ -121,6 +122,7 @@ export function createSignalServer(partial: Partial<Config> = {}, options: Signa
     requestTimeout: config.handshakeTimeoutMs,
     connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(config.handshakeTimeoutMs / 4))),
   };
+  const scheme = config.sslKey !== undefined ? 'https' : 'http';
   let httpServer: HttpServer;
   try {
     httpServer =
@@ -135,6 +137,15 @@ export function createSignalServer(partial: Partial<Config> = {}, options: Signa
     );
   }
   httpServer.on('upgrade', (request, socket, head) => transport.handleUpgrade(request, socket, head));
+  // Plain HTTP only: TLS connections are read by the TLS layer, not through their TCP handle.
+  const directUpgrades =
+    scheme === 'http'
+      ? takeDirectUpgrades(httpServer, {
+          takes: (url) => transport.takesUpgrade(url),
+          upgrade: (request, socket, head) => transport.handleUpgrade(request, socket, head),
+          timeoutMs: config.handshakeTimeoutMs,
+        })
+      : undefined;
   httpServer.on('clientError', (error: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return socket.destroy();
     endRawResponse(socket, error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400);
@@ -145,7 +156,6 @@ export function createSignalServer(partial: Partial<Config> = {}, options: Signa
   let listening: ListeningInfo | undefined;
   let listenPromise: Promise<ListeningInfo> | undefined;
   let closePromise: Promise<void> | undefined;
-  const scheme = config.sslKey !== undefined ? 'https' : 'http';
 
   const bind = (host: string): Promise<void> =>
     new Promise((resolve, reject) => {
@@ -229,6 +239,7 @@ export function createSignalServer(partial: Partial<Config> = {}, options: Signa
           if (!httpServer.listening) return resolve();
           httpServer.close(() => resolve());
         });
+        directUpgrades?.close();
         await transport.close();
         await cluster.close();
         httpServer.closeAllConnections();

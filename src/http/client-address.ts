@@ -1,7 +1,13 @@
 // The client's IP address: the socket's peer, or the first X-Forwarded-For hop when the server is proxied.
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 
-export function clientAddress(request: IncomingMessage, proxied: boolean): string {
+/** The parts of a request read here: an IncomingMessage has them, and so has a directly taken upgrade. */
+interface AddressedRequest {
+  readonly headers: IncomingHttpHeaders;
+  readonly socket: { readonly remoteAddress?: string | undefined };
+}
+
+export function clientAddress(request: AddressedRequest, proxied: boolean): string {
   if (proxied) {
     const forwarded = request.headers['x-forwarded-for'];
     const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();

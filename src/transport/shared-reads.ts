@@ -1,6 +1,7 @@
-// Reads every peer's TCP socket into one shared buffer, and takes the common case there: complete
-// masked text frames (HEARTBEAT, OFFER, CANDIDATE...) go straight to the socket's owner, before
-// Node's stream machinery and ws's Receiver see them. Everything else takes ws's path unchanged.
+// Reads every plain TCP connection into one shared buffer, from its first read (direct-upgrades.ts
+// looks at that one), and takes the common case there: complete masked text frames (HEARTBEAT, OFFER,
+// CANDIDATE...) go straight to the socket's owner, before Node's stream machinery and ws's Receiver
+// see them. Everything else is copied and takes Node's and ws's path unchanged.
 import type { Socket } from 'node:net';
 import { isUtf8 } from 'node:buffer';
 import { completeTextFrame, toggleMask } from './client-frames.js';
@@ -33,7 +34,15 @@ interface SocketInternals {
   encrypted?: boolean;
   /** Set by `readIntoSharedBuffer`: whom frames are for. A named field, so reading it stays a cheap load. */
   peerSignalOwner?: object;
+  /** Set by `readFirstIntoSharedBuffer` until the first read arrives. */
+  peerSignalFirstRead?: FirstReadHandler;
 }
+
+/**
+ * Takes a socket's first read: `bytes[0, length)` are only valid during the call, so whatever is kept
+ * must be copied (or pushed with `pushRead`). Returns what push() would: false when the stream is full.
+ */
+export type FirstReadHandler = (socket: Socket, bytes: Buffer, length: number) => boolean;
 
 interface NetSymbols {
   buffer: symbol;
@@ -83,9 +92,22 @@ function onSharedRead(this: Socket & SocketInternals, nread: number, buffer: Buf
       if (this.destroyed) return true;
     }
   }
-  const chunk = Buffer.allocUnsafe(nread - at);
-  buffer.copy(chunk, 0, at, nread);
-  return this.push(chunk);
+  return pushRead(this, buffer, at, nread);
+}
+
+/** Copies `bytes[from, to)` out of the shared buffer and pushes them to the socket's stream, as Node's own read path would. */
+export function pushRead(socket: Socket, bytes: Buffer, from: number, to: number): boolean {
+  const chunk = Buffer.allocUnsafe(to - from);
+  bytes.copy(chunk, 0, from, to);
+  return socket.push(chunk);
+}
+
+/** The first read of a socket set up by `readFirstIntoSharedBuffer`; later reads take `onSharedRead`. */
+function onFirstRead(this: Socket & SocketInternals, nread: number, buffer: Buffer): boolean {
+  const handler = this.peerSignalFirstRead!;
+  this.peerSignalFirstRead = undefined;
+  (this as unknown as Record<symbol, unknown>)[netSymbols!.callback] = onSharedRead;
+  return handler(this, buffer, nread);
 }
 
 /** Sets who takes frames read here. */
@@ -100,13 +122,38 @@ export function setFrameTaker(next: FrameTaker): void {
  */
 export function readIntoSharedBuffer(socket: Socket, owner: object): boolean {
   const internals = socket as Socket & SocketInternals;
-  const handle = internals._handle;
-  if (internals.encrypted === true || handle == null || typeof handle.useUserBuffer !== 'function') return false;
+  if (!useSharedBuffer(internals)) return false;
+  internals.peerSignalOwner = owner;
+  return true;
+}
+
+/**
+ * Like `readIntoSharedBuffer` without an owner yet: the socket's first read goes to `handler`, later
+ * ones are copied and pushed until an owner is set. Returns false, changing nothing, where
+ * `readIntoSharedBuffer` would; call it before the first read completes (on accept).
+ */
+export function readFirstIntoSharedBuffer(socket: Socket, handler: FirstReadHandler): boolean {
+  const internals = socket as Socket & SocketInternals;
+  // Both fields exist before the buffer is used, so the socket keeps one shape whichever way it goes.
+  internals.peerSignalOwner = undefined;
+  internals.peerSignalFirstRead = handler;
+  if (!useSharedBuffer(internals)) {
+    internals.peerSignalFirstRead = undefined;
+    return false;
+  }
+  (socket as unknown as Record<symbol, unknown>)[netSymbols!.callback] = onFirstRead;
+  return true;
+}
+
+/** Points the socket's reads at the shared buffer (once; a socket already reading into it stays so). */
+function useSharedBuffer(socket: Socket & SocketInternals): boolean {
+  const handle = socket._handle;
+  if (socket.encrypted === true || handle == null || typeof handle.useUserBuffer !== 'function') return false;
   netSymbols ??= findNetSymbols(socket);
   if (netSymbols === null) return false;
   const fields = socket as unknown as Record<symbol, unknown>;
+  if (fields[netSymbols.buffer] === SHARED_BUFFER) return true;
   if (fields[netSymbols.buffer] !== null) return false;
-  internals.peerSignalOwner = owner;
   handle.useUserBuffer(SHARED_BUFFER);
   fields[netSymbols.buffer] = SHARED_BUFFER;
   fields[netSymbols.callback] = onSharedRead;

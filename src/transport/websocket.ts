@@ -1,5 +1,4 @@
 // ws wiring: upgrade on {prefix}/peerjs only, query-param admission, OPEN and queued delivery, liveness sweep, shutdown.
-import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -31,7 +30,7 @@ import type { ClaimResult, ClusterBackend, ClusterHooks } from '../cluster/backe
 import { clientAddress } from '../http/client-address.js';
 import { createSecretMatcher } from '../secrets.js';
 import { readIntoSharedBuffer, setFrameTaker, type FrameTaker } from './shared-reads.js';
-import { chosenProtocol, handshakeProblem, switchingProtocols } from './handshake.js';
+import { chosenProtocol, handshakeProblem, switchingProtocols, type UpgradeRequest } from './handshake.js';
 import { endRawResponse } from '../http/raw-response.js';
 import { verifyPeerToken } from '../tokens.js';
 
@@ -305,8 +304,21 @@ export class WebSocketTransport {
     return this.relayContext.framesHandled;
   }
 
-  /** Takes an HTTP upgrade request: only `{prefix}/peerjs` is ours. */
-  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+  /** Whether an upgrade to this request target would be accepted here rather than refused with 404. */
+  takesUpgrade(url: string): boolean {
+    const queryStart = url.indexOf('?');
+    return this.isSocketPath(queryStart === -1 ? url : url.slice(0, queryStart));
+  }
+
+  private isSocketPath(pathname: string): boolean {
+    return pathname === this.socketPath || pathname === `${this.socketPath}/`;
+  }
+
+  /**
+   * Takes an HTTP upgrade request: only `{prefix}/peerjs` is ours. Node's 'upgrade' event calls this,
+   * and so does direct-upgrades.ts for requests it parsed itself.
+   */
+  handleUpgrade(request: UpgradeRequest, socket: Duplex, head: Buffer): void {
     // A shared function, not a closure: a closure here would share this method's scope, and keep the
     // parsed query alive for as long as the connection lasts.
     socket.on('error', destroyOnError);
@@ -317,7 +329,7 @@ export class WebSocketTransport {
       endRawResponse(socket, 400, request.method, 'server is shutting down');
       return;
     }
-    if (pathname !== this.socketPath && pathname !== `${this.socketPath}/`) {
+    if (!this.isSocketPath(pathname)) {
       endRawResponse(socket, 404, request.method, `no WebSocket endpoint at ${pathname}; connect to ${this.socketPath}`);
       return;
     }
