@@ -45,12 +45,14 @@ export function takeDirectUpgrades(server: HttpServer, options: DirectUpgradeOpt
   const waiting = new Map<Socket, number>();
   let closed = false;
 
+  /**
+   * Node's listener parses what was pushed through the socket's 'data' event, and then has its parser
+   * read the handle directly as usual (a native stream listener stacked above the shared buffer's, so
+   * keep-alive API requests cost what they did; once the parser lets go, as after an upgrade, reads
+   * land in the shared buffer again).
+   */
   const handOver = (socket: Socket): void => {
     socket.removeListener('error', destroyOnError);
-    // Node's server would otherwise have its parser read the handle directly; reads now go through the
-    // shared buffer and the socket's stream, the path Node takes for sockets it cannot consume.
-    const handle = (socket as unknown as { _handle?: { _consumed?: boolean } | null })._handle;
-    if (handle != null) handle._consumed = true;
     nodeListener.call(server, socket);
   };
 
