@@ -1,8 +1,8 @@
-// Takes WebSocket upgrades to the signaling path straight from a new connection's first read, before
+// Takes WebSocket upgrades to the signaling path straight from a new connection's first reads, before
 // Node's HTTP server sees the connection. Node's server would spend a parser, an IncomingMessage and
 // several listeners on each, which on connection bursts is a tenth of the CPU of a session. Anything
-// else (other paths, HTTP API requests, a head split over reads, anything request-head.ts does not
-// accept) is handed to the HTTP server as if it had just accepted the connection, bytes included.
+// else (other methods and paths, HTTP API requests, anything request-head.ts does not accept) is
+// handed to the HTTP server as if it had just accepted the connection, bytes included.
 import type { Server as HttpServer } from 'node:http';
 import type { Socket } from 'node:net';
 import { endRawResponse } from '../http/raw-response.js';
@@ -15,20 +15,23 @@ export interface DirectUpgradeOptions {
   takes(url: string): boolean;
   /** Does what the server's 'upgrade' listener does; `head` is whatever the client sent after the request. */
   upgrade(request: UpgradeRequest, socket: Socket, head: Buffer): void;
-  /** How long a new connection may send nothing; then it gets 408, as from Node's headers timeout. */
+  /** How long a new connection has to send its request head; then it gets 408, as from Node's headers timeout. */
   timeoutMs: number;
 }
 
 export interface DirectUpgrades {
-  /** Stops taking connections' first reads and closes those still waiting for one. */
+  /** Stops looking at new connections and closes those whose request head has not fully come. */
   close(): void;
 }
 
 const HEAD_END = '\r\n\r\n';
 const NO_BYTES = Buffer.alloc(0);
 
-function destroyOnError(this: Socket): void {
-  this.destroy();
+const UPGRADE_START = 'GET /';
+
+/** Whether a head that has not fully come may still be one taken here: it starts as a GET does. */
+function mayBeUpgrade(text: string): boolean {
+  return text.length < UPGRADE_START.length ? UPGRADE_START.startsWith(text) : text.startsWith(UPGRADE_START);
 }
 
 /**
@@ -41,9 +44,39 @@ export function takeDirectUpgrades(server: HttpServer, options: DirectUpgradeOpt
   const nodeListener = listeners[0] as (this: HttpServer, socket: Socket) => void;
   server.removeListener('connection', nodeListener);
 
-  /** Connections whose first read has not come, with when they were accepted (insertion order is age order). */
+  /**
+   * Connections whose request head has not fully come, with when they were accepted (insertion order
+   * is age order): the handshake timeout counts from there, as Node's counts from a request's first byte.
+   */
   const waiting = new Map<Socket, number>();
+  /** The part of a head that came so far, for the few connections that send one in pieces. */
+  const partial = new Map<Socket, Buffer>();
   let closed = false;
+
+  /** Ends the wait of a connection whose head has come, or that is being answered or closed. */
+  const stopWaiting = (socket: Socket): void => {
+    waiting.delete(socket);
+    partial.delete(socket);
+    socket.removeListener('end', onEndWhileWaiting);
+  };
+
+  /**
+   * The client closed its side before its head was complete. Node's server would end the connection
+   * at once, or answer 400 to an incomplete request; so do we (the server is allowHalfOpen, so nothing
+   * else would, and the descriptor would be held until the timeout).
+   */
+  function onEndWhileWaiting(this: Socket): void {
+    const sentSomething = partial.has(this);
+    stopWaiting(this);
+    if (sentSomething) endRawResponse(this, 400);
+    else this.destroy();
+  }
+
+  /** Also stays on a socket answered with 408 or 400 here, until it is destroyed. */
+  function onErrorWhileWaiting(this: Socket): void {
+    stopWaiting(this);
+    this.destroy();
+  }
 
   /**
    * Node's listener parses what was pushed through the socket's 'data' event, and then has its parser
@@ -52,23 +85,33 @@ export function takeDirectUpgrades(server: HttpServer, options: DirectUpgradeOpt
    * land in the shared buffer again).
    */
   const handOver = (socket: Socket): void => {
-    socket.removeListener('error', destroyOnError);
+    stopWaiting(socket);
+    socket.removeListener('error', onErrorWhileWaiting);
     nodeListener.call(server, socket);
   };
 
-  const onFirstRead = (socket: Socket, bytes: Buffer, length: number): boolean => {
-    waiting.delete(socket);
+  const onRead = (socket: Socket, read: Buffer, readLength: number): boolean => {
     // Answered 408 by the sweep already: what comes after that is not read.
     if (socket.writableEnded) return true;
+    const earlier = partial.get(socket);
+    const bytes = earlier === undefined ? read : Buffer.concat([earlier, read.subarray(0, readLength)]);
+    const length = earlier === undefined ? readLength : bytes.length;
     const text = bytes.toString('latin1', 0, Math.min(length, MAX_HEAD_BYTES + HEAD_END.length));
     const end = text.indexOf(HEAD_END);
+    if (end === -1 && !closed && length < MAX_HEAD_BYTES && mayBeUpgrade(text)) {
+      // The rest of the head is on its way: keep what came (the shared buffer is reused) and read again.
+      partial.set(socket, earlier === undefined ? Buffer.from(read.subarray(0, readLength)) : bytes);
+      readFirstIntoSharedBuffer(socket, onRead);
+      return true;
+    }
     const head = end === -1 ? undefined : parseRequestHead(text.slice(0, end));
     if (closed || head === undefined || !asksToUpgrade(head) || !options.takes(head.url)) {
       const more = pushRead(socket, bytes, 0, length);
       handOver(socket);
       return more;
     }
-    socket.removeListener('error', destroyOnError);
+    stopWaiting(socket);
+    socket.removeListener('error', onErrorWhileWaiting);
     const after = end + HEAD_END.length;
     let rest = NO_BYTES;
     if (after < length) {
@@ -80,25 +123,24 @@ export function takeDirectUpgrades(server: HttpServer, options: DirectUpgradeOpt
   };
 
   const onConnection = (socket: Socket): void => {
-    if (closed || !readFirstIntoSharedBuffer(socket, onFirstRead)) {
+    if (closed || !readFirstIntoSharedBuffer(socket, onRead)) {
       nodeListener.call(server, socket);
       return;
     }
-    socket.on('error', destroyOnError);
+    socket.on('error', onErrorWhileWaiting);
+    socket.on('end', onEndWhileWaiting);
     waiting.set(socket, performance.now());
   };
   server.on('connection', onConnection);
 
-  // Also forgets connections that closed before sending anything (a TCP health check, a port scan).
+  // Connections leave `waiting` when their head comes, they end or fail: what is left in order of age
+  // until the first young one has had the whole timeout.
   const sweep = (): void => {
     const expired = performance.now() - options.timeoutMs;
     for (const [socket, acceptedAt] of waiting) {
-      if (socket.destroyed) {
-        waiting.delete(socket);
-      } else if (acceptedAt <= expired) {
-        waiting.delete(socket);
-        endRawResponse(socket, 408);
-      }
+      if (acceptedAt > expired) break;
+      stopWaiting(socket);
+      if (!socket.destroyed) endRawResponse(socket, 408);
     }
   };
   const sweepTimer = setInterval(sweep, Math.min(1000, Math.max(50, Math.floor(options.timeoutMs / 4))));
@@ -108,8 +150,10 @@ export function takeDirectUpgrades(server: HttpServer, options: DirectUpgradeOpt
     close() {
       closed = true;
       clearInterval(sweepTimer);
-      for (const socket of waiting.keys()) socket.destroy();
-      waiting.clear();
+      for (const socket of [...waiting.keys()]) {
+        stopWaiting(socket);
+        socket.destroy();
+      }
     },
   };
 }

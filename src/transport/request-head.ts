@@ -1,7 +1,7 @@
 // A strict parser for the one kind of request the server reads before Node's HTTP parser: a complete
 // HTTP/1.1 GET head in plain ASCII, as browsers send for a WebSocket upgrade. It only has to be right
 // about what it accepts: anything else (undefined) goes to Node's parser, which answers as it always did.
-import type { IncomingHttpHeaders } from 'node:http';
+import { maxHeaderSize, type IncomingHttpHeaders } from 'node:http';
 
 /** A parsed head: the same method, target and (lowercased) headers Node's IncomingMessage would have. */
 export interface RequestHead {
@@ -11,10 +11,10 @@ export interface RequestHead {
 }
 
 /**
- * Far below Node's 16 KiB header limit (a browser's handshake is about 500 bytes), so nothing taken
- * here would have been refused as too large there.
+ * Half Node's header limit (16 KiB unless --max-http-header-size says otherwise), at most 8 KiB: a
+ * browser's handshake is about 500 bytes, and nothing taken here would have been refused as too large there.
  */
-export const MAX_HEAD_BYTES = 8 * 1024;
+export const MAX_HEAD_BYTES = Math.min(8 * 1024, Math.floor(maxHeaderSize / 2));
 /** Well below Node's 2,000-header cap, beyond which it silently drops headers. */
 const MAX_HEADERS = 64;
 

@@ -1,6 +1,7 @@
 // Upgrades taken from a connection's first read, and everything else handed to Node's HTTP server
 // intact: a real http.Server on loopback, raw sockets writing exactly the bytes each case needs.
-import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import { Server as HttpServer, createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import { existsSync, readdirSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { takeDirectUpgrades, type DirectUpgrades } from '../../src/transport/direct-upgrades.js';
@@ -69,6 +70,16 @@ async function start(timeoutMs = 10_000): Promise<Harness> {
   return harness;
 }
 
+/**
+ * A complete HTTP exchange on another connection: the server has run its event loop at least once
+ * since, so a piece written before this was read on its own (loopback delivers in order per socket).
+ */
+async function roundTripThroughServer(port: number): Promise<void> {
+  const other = await rawClient(port);
+  other.socket.write('GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  await within(other.closed, 2000, 'a round trip through the server');
+}
+
 /** A raw client whose received bytes and close are recorded. */
 async function rawClient(port: number): Promise<{ socket: Socket; text: () => string; closed: Promise<void> }> {
   const socket = connect(port, '127.0.0.1');
@@ -104,19 +115,50 @@ describe('direct upgrades', () => {
     expect(head.toString()).toBe('early frame');
   });
 
-  it('hands a head split over two reads to Node, which completes the upgrade', async () => {
+  it('waits for the rest of a head that comes in pieces, and takes it when it is complete', async () => {
     const h = await start();
     const client = await rawClient(h.port);
-    const cut = UPGRADE_HEAD.indexOf('Upgrade: websocket');
-    client.socket.write(UPGRADE_HEAD.slice(0, cut));
+    const pieces = [4, 30, UPGRADE_HEAD.indexOf('Upgrade: websocket'), UPGRADE_HEAD.length];
+    let from = 0;
+    for (const to of pieces) {
+      client.socket.write(UPGRADE_HEAD.slice(from, to));
+      from = to;
+      // Each piece is read on its own before the next is sent: the server answers only once the head is whole.
+      if (to < UPGRADE_HEAD.length) {
+        await roundTripThroughServer(h.port);
+        expect(client.text()).toBe('');
+      }
+    }
+    await within(client.closed, 2000, 'the direct answer');
+    expect(client.text()).toBe('HTTP/1.1 101 Switching Protocols\r\n\r\ndirect');
+    expect(h.taken).toHaveLength(1);
+    expect(h.viaNode).toHaveLength(0);
+    expect(h.taken[0]!.request.url).toBe('/ws?id=a');
+  });
+
+  it('hands a partial head to Node as soon as it cannot be a GET, bytes included', async () => {
+    const h = await start();
+    const client = await rawClient(h.port);
+    client.socket.write('POST /ws HT');
     // Node's server gives a socket it parses a `parser`: that is the hand-over.
     await expect.poll(() => (h.accepted[0] as (Socket & { parser?: unknown }) | undefined)?.parser, { timeout: 2000 }).toBeTruthy();
-    client.socket.write(UPGRADE_HEAD.slice(cut));
+    client.socket.write('TP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc');
+    await within(client.closed, 2000, "the request handler's answer");
+    expect(client.text()).toContain('{"method":"POST","url":"/ws","length":3}');
+    expect(h.taken).toHaveLength(0);
+  });
+
+  it('hands over a head that is complete but not one it takes, even after waiting for it', async () => {
+    const h = await start();
+    const client = await rawClient(h.port);
+    const repeated = UPGRADE_HEAD.replace('\r\n\r\n', '\r\nX-A: 1\r\nX-A: 2\r\n\r\n');
+    client.socket.write(repeated.slice(0, 20));
+    await roundTripThroughServer(h.port);
+    client.socket.write(repeated.slice(20));
     await within(client.closed, 2000, "Node's answer");
     expect(client.text()).toBe('HTTP/1.1 101 Switching Protocols\r\n\r\nvia-node');
-    expect(h.taken).toHaveLength(0);
     expect(h.viaNode).toHaveLength(1);
-    expect(h.viaNode[0]!.request.url).toBe('/ws?id=a');
+    expect(h.viaNode[0]!.request.headers['x-a']).toBe('1, 2');
   });
 
   it('hands over upgrades to other paths, and requests to the taken path that do not ask to upgrade', async () => {
@@ -158,14 +200,43 @@ describe('direct upgrades', () => {
     }
   });
 
-  it('answers 408 to a connection that sends nothing, and drops what it sends after that', async () => {
+  it('answers 408 to a connection that sends nothing, or only part of a head, within the timeout', async () => {
     const h = await start(200);
-    const client = await rawClient(h.port);
-    const started = performance.now();
-    await within(client.closed, 3000, 'the 408');
-    expect(performance.now() - started).toBeGreaterThanOrEqual(150);
-    expect(client.text()).toMatch(/^HTTP\/1\.1 408 /);
+    for (const sent of ['', UPGRADE_HEAD.slice(0, 40)]) {
+      const client = await rawClient(h.port);
+      const started = performance.now();
+      if (sent !== '') client.socket.write(sent);
+      await within(client.closed, 3000, 'the 408');
+      expect(performance.now() - started).toBeGreaterThanOrEqual(150);
+      expect(client.text()).toMatch(/^HTTP\/1\.1 408 /);
+    }
     expect(h.taken).toHaveLength(0);
+    expect(h.viaNode).toHaveLength(0);
+  });
+
+  it('ends a connection the client closes before sending anything, at once and without an answer', async () => {
+    const h = await start();
+    const client = await rawClient(h.port);
+    const ended = new Promise<void>((resolve) => client.socket.once('end', () => resolve()));
+    client.socket.end();
+    await within(ended, 1000, "the server's end");
+    expect(client.text()).toBe('');
+  });
+
+  it('answers 400 at once to a client that closes its side after part of a head', async () => {
+    const h = await start();
+    const client = await rawClient(h.port);
+    client.socket.end(UPGRADE_HEAD.slice(0, 40));
+    await within(client.closed, 1000, 'the 400');
+    expect(client.text()).toMatch(/^HTTP\/1\.1 400 /);
+  });
+
+  it.runIf(existsSync('/proc/self/fd'))('holds no descriptor for clients that connect and close', async () => {
+    await start();
+    const before = readdirSync('/proc/self/fd').length;
+    for (let i = 0; i < 50; i++) (await rawClient(harness!.port)).socket.destroy();
+    // Well within the 10 s handshake timeout: the server lets go when the client does.
+    await expect.poll(() => readdirSync('/proc/self/fd').length - before, { timeout: 3000 }).toBeLessThan(5);
   });
 
   it('close() frees connections still waiting for their first bytes', async () => {
@@ -198,23 +269,45 @@ describe('direct upgrades in the signaling server', () => {
     `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`;
 
   it('relays both ways between a peer upgraded directly and one upgraded by Node', async () => {
-    signal = createSignalServer({ host: '127.0.0.1', port: 0 });
-    const { port } = await signal.listen();
-    const direct = await rawClient(port);
-    direct.socket.write(head(port, 'direct'));
-    // A repeated header is valid HTTP that request-head.ts leaves to Node's parser.
-    const viaNode = await rawClient(port);
-    viaNode.socket.write(head(port, 'via-node', 'X-Repeated: 1\r\nX-Repeated: 2\r\n'));
-    for (const client of [direct, viaNode]) {
-      await expect.poll(() => client.text(), { timeout: 2000 }).toContain('{"type":"OPEN"}');
-      expect(client.text()).toMatch(/^HTTP\/1\.1 101 Switching Protocols\r\n/);
+    // Counts the 'upgrade' events Node's parser produces: the direct path makes none.
+    let nodeUpgrades = 0;
+    const emit = HttpServer.prototype.emit;
+    HttpServer.prototype.emit = function (this: HttpServer, event: string | symbol, ...args: unknown[]) {
+      if (event === 'upgrade') nodeUpgrades++;
+      return emit.apply(this, [event, ...args] as Parameters<typeof emit>);
+    } as typeof emit;
+    try {
+      signal = createSignalServer({ host: '127.0.0.1', port: 0 });
+      const { port } = await signal.listen();
+      const direct = await rawClient(port);
+      direct.socket.write(head(port, 'direct'));
+      await expect.poll(() => direct.text(), { timeout: 2000 }).toContain('{"type":"OPEN"}');
+      expect(nodeUpgrades).toBe(0);
+      // A repeated header is valid HTTP that request-head.ts leaves to Node's parser.
+      const viaNode = await rawClient(port);
+      viaNode.socket.write(head(port, 'via-node', 'X-Repeated: 1\r\nX-Repeated: 2\r\n'));
+      await expect.poll(() => viaNode.text(), { timeout: 2000 }).toContain('{"type":"OPEN"}');
+      expect(nodeUpgrades).toBe(1);
+      for (const client of [direct, viaNode]) expect(client.text()).toMatch(/^HTTP\/1\.1 101 Switching Protocols\r\n/);
+      viaNode.socket.write(textFrame('{"type":"OFFER","dst":"direct","payload":{"sdp":"from node"}}'));
+      await expect.poll(() => direct.text(), { timeout: 2000 }).toContain('"src":"via-node"');
+      expect(direct.text()).toContain('"sdp":"from node"');
+      direct.socket.write(textFrame('{"type":"ANSWER","dst":"via-node","payload":{"sdp":"from direct"}}'));
+      await expect.poll(() => viaNode.text(), { timeout: 2000 }).toContain('"src":"direct"');
+      expect(viaNode.text()).toContain('"sdp":"from direct"');
+      expect(signal.peerCount).toBe(2);
+    } finally {
+      HttpServer.prototype.emit = emit;
     }
-    viaNode.socket.write(textFrame('{"type":"OFFER","dst":"direct","payload":{"sdp":"from node"}}'));
-    await expect.poll(() => direct.text(), { timeout: 2000 }).toContain('"src":"via-node"');
-    expect(direct.text()).toContain('"sdp":"from node"');
-    direct.socket.write(textFrame('{"type":"ANSWER","dst":"via-node","payload":{"sdp":"from direct"}}'));
-    await expect.poll(() => viaNode.text(), { timeout: 2000 }).toContain('"src":"direct"');
-    expect(viaNode.text()).toContain('"sdp":"from direct"');
-    expect(signal.peerCount).toBe(2);
+  });
+
+  it('closes promptly while a connection has sent nothing yet', async () => {
+    signal = createSignalServer({ host: '127.0.0.1', port: 0, handshakeTimeoutMs: 60_000 });
+    const { port } = await signal.listen();
+    const silent = await rawClient(port);
+    await roundTripThroughServer(port);
+    await within(signal.close(), 3000, 'close() with a silent connection');
+    await within(silent.closed, 2000, 'the silent connection closed');
+    signal = undefined;
   });
 });
