@@ -137,7 +137,9 @@ function parseOptions(argv) {
     relaySeconds: 10,
     relayWarmupSeconds: quick ? 1 : 2,
     probePairs: 10,
-    probeSeconds: 3,
+    // About 10,000 samples: with 3 s (3,000) the p99 was set by the 30 slowest, so one scheduling hiccup
+    // of this shared machine moved either server's p99 by a factor of 2 to 4 from one repetition to the next.
+    probeSeconds: quick ? 3 : 10,
     probeThinkMs: 10,
     idleConcurrency: 100,
     idleSettleSeconds: 3,
