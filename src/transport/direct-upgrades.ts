@@ -24,14 +24,36 @@ export interface DirectUpgrades {
   close(): void;
 }
 
-const HEAD_END = '\r\n\r\n';
+const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 const NO_BYTES = Buffer.alloc(0);
-
-const UPGRADE_START = 'GET /';
+const UPGRADE_START = Buffer.from('GET /', 'latin1');
 
 /** Whether a head that has not fully come may still be one taken here: it starts as a GET does. */
-function mayBeUpgrade(text: string): boolean {
-  return text.length < UPGRADE_START.length ? UPGRADE_START.startsWith(text) : text.startsWith(UPGRADE_START);
+function mayBeUpgrade(bytes: Buffer, length: number): boolean {
+  return bytes.compare(UPGRADE_START, 0, Math.min(length, UPGRADE_START.length), 0, Math.min(length, UPGRADE_START.length)) === 0;
+}
+
+/** The bytes of a head that came in pieces so far: `bytes[0, length)`, with room to grow. */
+interface PartialHead {
+  bytes: Buffer;
+  length: number;
+}
+
+/**
+ * Appends a read to what came before, doubling the room when it runs out: each byte is copied a
+ * bounded number of times, however small the pieces a client sends.
+ */
+function appendRead(earlier: PartialHead | undefined, read: Buffer, readLength: number): PartialHead {
+  const before = earlier?.length ?? 0;
+  const length = before + readLength;
+  let bytes = earlier?.bytes;
+  if (bytes === undefined || bytes.length < length) {
+    const grown = Buffer.allocUnsafe(Math.max(length, 2 * (bytes?.length ?? 256)));
+    bytes?.copy(grown, 0, 0, before);
+    bytes = grown;
+  }
+  read.copy(bytes, before, 0, readLength);
+  return { bytes, length };
 }
 
 /**
@@ -50,7 +72,7 @@ export function takeDirectUpgrades(server: HttpServer, options: DirectUpgradeOpt
    */
   const waiting = new Map<Socket, number>();
   /** The part of a head that came so far, for the few connections that send one in pieces. */
-  const partial = new Map<Socket, Buffer>();
+  const partial = new Map<Socket, PartialHead>();
   let closed = false;
 
   /** Ends the wait of a connection whose head has come, or that is being answered or closed. */
@@ -93,18 +115,23 @@ export function takeDirectUpgrades(server: HttpServer, options: DirectUpgradeOpt
   const onRead = (socket: Socket, read: Buffer, readLength: number): boolean => {
     // Answered 408 by the sweep already: what comes after that is not read.
     if (socket.writableEnded) return true;
+    let bytes = read;
+    let length = readLength;
+    let searchFrom = 0;
     const earlier = partial.get(socket);
-    const bytes = earlier === undefined ? read : Buffer.concat([earlier, read.subarray(0, readLength)]);
-    const length = earlier === undefined ? readLength : bytes.length;
-    const text = bytes.toString('latin1', 0, Math.min(length, MAX_HEAD_BYTES + HEAD_END.length));
-    const end = text.indexOf(HEAD_END);
-    if (end === -1 && !closed && length < MAX_HEAD_BYTES && mayBeUpgrade(text)) {
+    if (earlier !== undefined) {
+      // Only the bytes that came now can complete the blank line (it may start in the piece before).
+      searchFrom = Math.max(0, earlier.length - HEAD_END.length + 1);
+      ({ bytes, length } = appendRead(earlier, read, readLength));
+    }
+    const end = bytes.subarray(0, Math.min(length, MAX_HEAD_BYTES + HEAD_END.length)).indexOf(HEAD_END, searchFrom);
+    if (end === -1 && !closed && length < MAX_HEAD_BYTES && mayBeUpgrade(bytes, length)) {
       // The rest of the head is on its way: keep what came (the shared buffer is reused) and read again.
-      partial.set(socket, earlier === undefined ? Buffer.from(read.subarray(0, readLength)) : bytes);
+      partial.set(socket, earlier === undefined ? appendRead(undefined, read, readLength) : { bytes, length });
       readFirstIntoSharedBuffer(socket, onRead);
       return true;
     }
-    const head = end === -1 ? undefined : parseRequestHead(text.slice(0, end));
+    const head = end === -1 ? undefined : parseRequestHead(bytes.toString('latin1', 0, end));
     if (closed || head === undefined || !asksToUpgrade(head) || !options.takes(head.url)) {
       const more = pushRead(socket, bytes, 0, length);
       handOver(socket);

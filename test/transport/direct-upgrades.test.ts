@@ -136,6 +136,24 @@ describe('direct upgrades', () => {
     expect(h.taken[0]!.request.url).toBe('/ws?id=a');
   });
 
+  it('finds the blank line when it is split between pieces, and takes a head written a byte at a time', async () => {
+    const h = await start();
+    const split = await rawClient(h.port);
+    split.socket.write(UPGRADE_HEAD.slice(0, -1));
+    await roundTripThroughServer(h.port);
+    split.socket.write(`${UPGRADE_HEAD.slice(-1)}after`);
+    await within(split.closed, 2000, 'the direct answer');
+    expect(split.text()).toBe('HTTP/1.1 101 Switching Protocols\r\n\r\ndirect');
+    expect(h.taken[0]!.head.toString()).toBe('after');
+    const bytewise = await rawClient(h.port);
+    for (const byte of Buffer.from(UPGRADE_HEAD, 'latin1')) bytewise.socket.write(Buffer.from([byte]));
+    await within(bytewise.closed, 2000, 'the direct answer');
+    expect(bytewise.text()).toBe('HTTP/1.1 101 Switching Protocols\r\n\r\ndirect');
+    expect(h.taken).toHaveLength(2);
+    expect({ ...h.taken[1]!.request.headers }).toEqual({ ...h.taken[0]!.request.headers });
+    expect(h.viaNode).toHaveLength(0);
+  });
+
   it('hands a partial head to Node as soon as it cannot be a GET, bytes included', async () => {
     const h = await start();
     const client = await rawClient(h.port);
