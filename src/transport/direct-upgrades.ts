@@ -1,8 +1,8 @@
-// Takes WebSocket upgrades to the signaling path straight from a new connection's first reads, before
+// Takes WebSocket upgrades to the signaling path straight from a new connection's first read, before
 // Node's HTTP server sees the connection. Node's server would spend a parser, an IncomingMessage and
 // several listeners on each, which on connection bursts is a tenth of the CPU of a session. Anything
-// else (other methods and paths, HTTP API requests, anything request-head.ts does not accept) is
-// handed to the HTTP server as if it had just accepted the connection, bytes included.
+// else (other methods and paths, HTTP API requests, a head split over reads, anything request-head.ts
+// does not accept) is handed to the HTTP server as if it had just accepted the connection, bytes included.
 import type { Server as HttpServer } from 'node:http';
 import type { Socket } from 'node:net';
 import { endRawResponse } from '../http/raw-response.js';
@@ -15,46 +15,17 @@ export interface DirectUpgradeOptions {
   takes(url: string): boolean;
   /** Does what the server's 'upgrade' listener does; `head` is whatever the client sent after the request. */
   upgrade(request: UpgradeRequest, socket: Socket, head: Buffer): void;
-  /** How long a new connection has to send its request head; then it gets 408, as from Node's headers timeout. */
+  /** How long a new connection may send nothing; then it gets 408, as from Node's headers timeout. */
   timeoutMs: number;
 }
 
 export interface DirectUpgrades {
-  /** Stops looking at new connections and closes those whose request head has not fully come. */
+  /** Stops looking at new connections and closes those that have sent nothing yet. */
   close(): void;
 }
 
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 const NO_BYTES = Buffer.alloc(0);
-const UPGRADE_START = Buffer.from('GET /', 'latin1');
-
-/** Whether a head that has not fully come may still be one taken here: it starts as a GET does. */
-function mayBeUpgrade(bytes: Buffer, length: number): boolean {
-  return bytes.compare(UPGRADE_START, 0, Math.min(length, UPGRADE_START.length), 0, Math.min(length, UPGRADE_START.length)) === 0;
-}
-
-/** The bytes of a head that came in pieces so far: `bytes[0, length)`, with room to grow. */
-interface PartialHead {
-  bytes: Buffer;
-  length: number;
-}
-
-/**
- * Appends a read to what came before, doubling the room when it runs out: each byte is copied a
- * bounded number of times, however small the pieces a client sends.
- */
-function appendRead(earlier: PartialHead | undefined, read: Buffer, readLength: number): PartialHead {
-  const before = earlier?.length ?? 0;
-  const length = before + readLength;
-  let bytes = earlier?.bytes;
-  if (bytes === undefined || bytes.length < length) {
-    const grown = Buffer.allocUnsafe(Math.max(length, 2 * (bytes?.length ?? 256)));
-    bytes?.copy(grown, 0, 0, before);
-    bytes = grown;
-  }
-  read.copy(bytes, before, 0, readLength);
-  return { bytes, length };
-}
 
 /**
  * Puts itself in front of the HTTP server's own connection listener. Returns undefined, changing
@@ -67,34 +38,29 @@ export function takeDirectUpgrades(server: HttpServer, options: DirectUpgradeOpt
   server.removeListener('connection', nodeListener);
 
   /**
-   * Connections whose request head has not fully come, with when they were accepted (insertion order
-   * is age order): the handshake timeout counts from there, as Node's counts from a request's first byte.
+   * Connections whose first bytes have not come, with when they were accepted (insertion order is age
+   * order). Once bytes come, Node's own headers timeout applies as usual: its parser sees them first.
    */
   const waiting = new Map<Socket, number>();
-  /** The part of a head that came so far, for the few connections that send one in pieces. */
-  const partial = new Map<Socket, PartialHead>();
   let closed = false;
 
-  /** Ends the wait of a connection whose head has come, or that is being answered or closed. */
+  /** Ends the wait of a connection whose first bytes came, or that is being answered or closed. */
   const stopWaiting = (socket: Socket): void => {
     waiting.delete(socket);
-    partial.delete(socket);
     socket.removeListener('end', onEndWhileWaiting);
   };
 
   /**
-   * The client closed its side before its head was complete. Node's server would end the connection
-   * at once, or answer 400 to an incomplete request; so do we (the server is allowHalfOpen, so nothing
-   * else would, and the descriptor would be held until the timeout).
+   * The client closed its side before sending anything: Node's server would end the connection at
+   * once, and so do we (the server is allowHalfOpen, so nothing else would, and the descriptor would
+   * be held until the timeout).
    */
   function onEndWhileWaiting(this: Socket): void {
-    const sentSomething = partial.has(this);
     stopWaiting(this);
-    if (sentSomething) endRawResponse(this, 400);
-    else this.destroy();
+    this.destroy();
   }
 
-  /** Also stays on a socket answered with 408 or 400 here, until it is destroyed. */
+  /** Also stays on a socket answered with 408 here, until it is destroyed. */
   function onErrorWhileWaiting(this: Socket): void {
     stopWaiting(this);
     this.destroy();
@@ -112,25 +78,14 @@ export function takeDirectUpgrades(server: HttpServer, options: DirectUpgradeOpt
     nodeListener.call(server, socket);
   };
 
-  const onRead = (socket: Socket, read: Buffer, readLength: number): boolean => {
+  /**
+   * The first read: a complete head taken here, or everything handed to Node, which then reads the
+   * rest (a head in pieces included) and applies its own timeouts from this first byte, as it would have.
+   */
+  const onFirstRead = (socket: Socket, bytes: Buffer, length: number): boolean => {
     // Answered 408 by the sweep already: what comes after that is not read.
     if (socket.writableEnded) return true;
-    let bytes = read;
-    let length = readLength;
-    let searchFrom = 0;
-    const earlier = partial.get(socket);
-    if (earlier !== undefined) {
-      // Only the bytes that came now can complete the blank line (it may start in the piece before).
-      searchFrom = Math.max(0, earlier.length - HEAD_END.length + 1);
-      ({ bytes, length } = appendRead(earlier, read, readLength));
-    }
-    const end = bytes.subarray(0, Math.min(length, MAX_HEAD_BYTES + HEAD_END.length)).indexOf(HEAD_END, searchFrom);
-    if (end === -1 && !closed && length < MAX_HEAD_BYTES && mayBeUpgrade(bytes, length)) {
-      // The rest of the head is on its way: keep what came (the shared buffer is reused) and read again.
-      partial.set(socket, earlier === undefined ? appendRead(undefined, read, readLength) : { bytes, length });
-      readFirstIntoSharedBuffer(socket, onRead);
-      return true;
-    }
+    const end = bytes.subarray(0, Math.min(length, MAX_HEAD_BYTES + HEAD_END.length)).indexOf(HEAD_END);
     const head = end === -1 ? undefined : parseRequestHead(bytes.toString('latin1', 0, end));
     if (closed || head === undefined || !asksToUpgrade(head) || !options.takes(head.url)) {
       const more = pushRead(socket, bytes, 0, length);
@@ -150,7 +105,7 @@ export function takeDirectUpgrades(server: HttpServer, options: DirectUpgradeOpt
   };
 
   const onConnection = (socket: Socket): void => {
-    if (closed || !readFirstIntoSharedBuffer(socket, onRead)) {
+    if (closed || !readFirstIntoSharedBuffer(socket, onFirstRead)) {
       nodeListener.call(server, socket);
       return;
     }
@@ -160,8 +115,8 @@ export function takeDirectUpgrades(server: HttpServer, options: DirectUpgradeOpt
   };
   server.on('connection', onConnection);
 
-  // Connections leave `waiting` when their head comes, they end or fail: what is left in order of age
-  // until the first young one has had the whole timeout.
+  // Connections leave `waiting` when bytes come, they end or fail: what is left, in order of age
+  // until the first young one, has had the whole timeout.
   const sweep = (): void => {
     const expired = performance.now() - options.timeoutMs;
     for (const [socket, acceptedAt] of waiting) {
