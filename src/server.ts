@@ -3,6 +3,7 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { createServer as createHttpsServer } from 'node:https';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { resolveConfig, type Config } from './config.js';
 import { PeerSignalError } from './errors.js';
 import { silentLogger, type Logger } from './logger.js';
@@ -11,6 +12,7 @@ import { endRawResponse } from './http/raw-response.js';
 import { urlHost } from './hosts.js';
 import { WebSocketTransport } from './transport/websocket.js';
 import { takeDirectUpgrades } from './transport/direct-upgrades.js';
+import type { UpgradeRequest } from './transport/handshake.js';
 import { createMemoryBackend } from './cluster/memory.js';
 import type { ClusterBackend } from './cluster/backend.js';
 import { VERSION } from './version.js';
@@ -136,15 +138,13 @@ export function createSignalServer(partial: Partial<Config> = {}, options: Signa
       { cause: error },
     );
   }
-  httpServer.on('upgrade', (request, socket, head) => transport.handleUpgrade(request, socket, head));
-  // Plain HTTP only: TLS connections are read by the TLS layer, not through their TCP handle.
+  // Upgrades Node parsed, and (plain HTTP only: TLS connections are read by the TLS layer, not
+  // through their TCP handle) those taken from a connection's first read.
+  const upgrade = (request: UpgradeRequest, socket: Duplex, head: Buffer): void => transport.handleUpgrade(request, socket, head);
+  httpServer.on('upgrade', upgrade);
   const directUpgrades =
     scheme === 'http'
-      ? takeDirectUpgrades(httpServer, {
-          takes: (url) => transport.takesUpgrade(url),
-          upgrade: (request, socket, head) => transport.handleUpgrade(request, socket, head),
-          timeoutMs: config.handshakeTimeoutMs,
-        })
+      ? takeDirectUpgrades(httpServer, { takes: (url) => transport.takesUpgrade(url), upgrade, timeoutMs: config.handshakeTimeoutMs })
       : undefined;
   httpServer.on('clientError', (error: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return socket.destroy();

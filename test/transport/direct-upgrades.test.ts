@@ -70,6 +70,11 @@ async function start(timeoutMs = 10_000): Promise<Harness> {
   return harness;
 }
 
+/** Waits until the first connection is Node's: its server gives a socket it parses a `parser`. */
+async function handedToNode(h: Harness): Promise<void> {
+  await expect.poll(() => (h.accepted[0] as (Socket & { parser?: unknown }) | undefined)?.parser, { timeout: 2000 }).toBeTruthy();
+}
+
 /**
  * A complete HTTP exchange on another connection: the server has run its event loop at least once
  * since, so a piece written before this was read on its own (loopback delivers in order per socket).
@@ -119,8 +124,7 @@ describe('direct upgrades', () => {
     const h = await start();
     const client = await rawClient(h.port);
     client.socket.write(UPGRADE_HEAD.slice(0, -1));
-    // Node's server gives a socket it parses a `parser`: that is the hand-over.
-    await expect.poll(() => (h.accepted[0] as (Socket & { parser?: unknown }) | undefined)?.parser, { timeout: 2000 }).toBeTruthy();
+    await handedToNode(h);
     client.socket.write(`${UPGRADE_HEAD.slice(-1)}after`);
     await within(client.closed, 2000, "Node's answer");
     expect(client.text()).toBe('HTTP/1.1 101 Switching Protocols\r\n\r\nvia-node');
@@ -134,7 +138,7 @@ describe('direct upgrades', () => {
     const h = await start();
     const client = await rawClient(h.port);
     client.socket.write('POST /ws HT');
-    await expect.poll(() => (h.accepted[0] as (Socket & { parser?: unknown }) | undefined)?.parser, { timeout: 2000 }).toBeTruthy();
+    await handedToNode(h);
     client.socket.write('TP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc');
     await within(client.closed, 2000, "the request handler's answer");
     expect(client.text()).toContain('{"method":"POST","url":"/ws","length":3}');
