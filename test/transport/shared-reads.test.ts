@@ -89,7 +89,11 @@ describe('shared-buffer reads', () => {
     const binary = maskedFrame(Buffer.from([1, 2, 3]), 0x82);
     const oversized = maskedFrame('x'.repeat(2000));
     const invalidUtf8 = maskedFrame(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]));
-    const cases = [ping, binary, oversized, invalidUtf8, maskedFrame('{"a":1}').subarray(0, 5)];
+    // A frame cut short: its header promises more payload than the rest of the read holds. (Cut to a
+    // few bytes of a short frame, the next frame's bytes would complete it as garbage: a stream has no
+    // other frame boundaries, and about one run in a hundred that garbage was valid UTF-8.)
+    const cutShort = maskedFrame('x'.repeat(100)).subarray(0, 5);
+    const cases = [ping, binary, oversized, invalidUtf8, cutShort];
     const { client, received } = await pair();
     const expected: Buffer[] = [];
     for (const [i, stopper] of cases.entries()) {
