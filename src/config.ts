@@ -31,8 +31,13 @@ export interface Config {
   sslCert: string | undefined;
   /** Allowed CORS origins; an empty list (or one holding "*") reflects any origin. Default []. */
   cors: readonly string[];
-  /** Trust `X-Forwarded-For`/`-Proto` from a reverse proxy. Default false. */
+  /** Trust `X-Forwarded-For` from a reverse proxy. Default false. */
   proxied: boolean;
+  /**
+   * With `proxied`, how many trusted proxies append to `X-Forwarded-For`: the client address is the
+   * entry this many places from the right (entries further left are whatever the client sent). Default 1.
+   */
+  proxyHops: number;
   /** How long close() waits for sockets to finish their closing handshake, in ms. Default 5000. */
   closeTimeoutMs: number;
   /** Largest WebSocket frame accepted, in bytes; a larger one closes the socket with 1009 before it is buffered. Default 65536. */
@@ -41,14 +46,23 @@ export interface Config {
   rateLimitPerSec: number;
   /** Frames a socket may send in a burst above the rate. Default 200. */
   rateBurst: number;
+  /** Bytes per second each socket may send on average (frame payloads); 0 disables the byte limit. Default 262144 (256 KiB). */
+  rateBytesPerSec: number;
+  /** Bytes a socket may send in a burst above the byte rate; at least maxMessageSizeBytes. Default 1048576 (1 MiB). */
+  rateBytesBurst: number;
   /** Most messages waiting for one absent peer. Default 256. */
   queueLimit: number;
   /** Most bytes waiting for one absent peer. Default 1 MiB. */
   queueBytes: number;
   /** Most bytes waiting for all absent peers together. Default 64 MiB. */
   queueTotalBytes: number;
-  /** A destination whose unsent data passes this many bytes (it is not reading) is disconnected. Default 4 MiB. */
+  /**
+   * A destination with more unsent bytes than this takes no more messages until it has read some: the
+   * sender gets EXPIRE for it instead (the cost of congestion falls on the sender). Default 4 MiB.
+   */
   maxBufferedBytes: number;
+  /** A peer with unsent data that reads none of it for this long is disconnected (it has stopped reading), in ms. Default 5000. */
+  stallTimeoutMs: number;
   /** Most WebSocket connections from one IP address; 0 is no limit. Default 0 (behind a proxy all clients share one address). */
   maxConnectionsPerIp: number;
   /** Time a client has to send complete HTTP/upgrade request headers, in ms. Default 10000. */
@@ -83,14 +97,18 @@ export const DEFAULTS: Readonly<Config> = Object.freeze({
   sslCert: undefined,
   cors: Object.freeze([]) as readonly string[],
   proxied: false,
+  proxyHops: 1,
   closeTimeoutMs: 5000,
   maxMessageSizeBytes: 65536,
   rateLimitPerSec: 50,
   rateBurst: 200,
+  rateBytesPerSec: 256 * 1024,
+  rateBytesBurst: 1024 * 1024,
   queueLimit: 256,
   queueBytes: 1024 * 1024,
   queueTotalBytes: 64 * 1024 * 1024,
   maxBufferedBytes: 4 * 1024 * 1024,
+  stallTimeoutMs: 5000,
   maxConnectionsPerIp: 0,
   handshakeTimeoutMs: 10000,
   allowedOrigins: Object.freeze([]) as readonly string[],
@@ -160,6 +178,7 @@ export function resolveConfig(partial: Partial<Config> = {}): Readonly<Config> {
   }
   if (typeof merged.allowDiscovery !== 'boolean') throw configError('allowDiscovery must be a boolean');
   if (typeof merged.proxied !== 'boolean') throw configError('proxied must be a boolean');
+  checkInteger('proxyHops', merged.proxyHops, 1, 32);
   checkInteger('expireTimeoutMs', merged.expireTimeoutMs, 1, MAX_TIMER_MS);
   checkInteger('aliveTimeoutMs', merged.aliveTimeoutMs, 1, MAX_TIMER_MS);
   checkInteger('concurrentLimit', merged.concurrentLimit, 1, 10_000_000);
@@ -174,10 +193,18 @@ export function resolveConfig(partial: Partial<Config> = {}): Readonly<Config> {
   checkInteger('maxMessageSizeBytes', merged.maxMessageSizeBytes, 1024, 100 * 1024 * 1024);
   checkInteger('rateLimitPerSec', merged.rateLimitPerSec, 0, 1_000_000);
   checkInteger('rateBurst', merged.rateBurst, 1, 1_000_000);
+  checkInteger('rateBytesPerSec', merged.rateBytesPerSec, 0, 2 ** 40);
+  checkInteger('rateBytesBurst', merged.rateBytesBurst, 1024, 2 ** 40);
+  if (merged.rateBytesPerSec > 0 && merged.rateBytesBurst < merged.maxMessageSizeBytes) {
+    throw configError(
+      `rateBytesBurst (${merged.rateBytesBurst}) is smaller than maxMessageSizeBytes (${merged.maxMessageSizeBytes}), so a frame of the largest allowed size could never pass; raise rateBytesBurst or lower maxMessageSizeBytes`,
+    );
+  }
   checkInteger('queueLimit', merged.queueLimit, 0, 1_000_000);
   checkInteger('queueBytes', merged.queueBytes, 0, 2 ** 40);
   checkInteger('queueTotalBytes', merged.queueTotalBytes, 0, 2 ** 40);
   checkInteger('maxBufferedBytes', merged.maxBufferedBytes, 1024, 2 ** 40);
+  checkInteger('stallTimeoutMs', merged.stallTimeoutMs, 100, 600_000);
   checkInteger('maxConnectionsPerIp', merged.maxConnectionsPerIp, 0, 10_000_000);
   checkInteger('handshakeTimeoutMs', merged.handshakeTimeoutMs, 100, MAX_TIMER_MS);
   for (const name of ['adminToken', 'tokenSecret'] as const) {

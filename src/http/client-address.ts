@@ -7,8 +7,9 @@ interface AddressedRequest {
   readonly socket: { readonly remoteAddress?: string | undefined };
 }
 
-export function clientAddress(request: AddressedRequest, proxied: boolean): string {
-  if (proxied) {
+/** `trustedHops` is how many proxies append to X-Forwarded-For; 0 means none (not proxied). */
+export function clientAddress(request: AddressedRequest, trustedHops: number): string {
+  if (trustedHops > 0) {
     const forwarded = request.headers['x-forwarded-for'];
     const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
     if (first) return first;

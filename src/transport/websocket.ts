@@ -343,7 +343,7 @@ export class WebSocketTransport {
       endRawResponse(socket, 403, request.method, 'this Origin may not connect; ask the operator to add it to --allowed-origins');
       return;
     }
-    const ip = clientAddress(request, this.config.proxied);
+    const ip = clientAddress(request, this.config.proxied ? this.config.proxyHops : 0);
     const limit = this.config.maxConnectionsPerIp;
     if (limit > 0 && (this.connectionsByIp.get(ip) ?? 0) >= limit) {
       this.logger.info('upgrade refused', { reason: 'too many connections from one address', ip });
