@@ -28,12 +28,19 @@ export function createPeerToken(id: string, secret: string, options: PeerTokenOp
 
 export type TokenCheck = 'ok' | 'malformed' | 'expired' | 'forged';
 
-/** Checks a token for `id` in constant time; the reason is for logs and the ERROR frame, never the token itself. */
+/**
+ * Checks a token for `id` in constant time; the reason is for logs and the ERROR frame, never the token itself.
+ * Only the spelling createPeerToken writes is accepted: no leading zeros in the expiry, and none of the other
+ * last characters of the signature that decode to the same bytes (its low 2 bits are unused), so a token
+ * cannot be varied to look new. Those checks read only the token, so they tell nothing about the secret.
+ */
 export function verifyPeerToken(token: string, id: string, secret: string, now: number = Date.now()): TokenCheck {
   const match = TOKEN_PATTERN.exec(token);
   if (match === null) return 'malformed';
   const expiresAt = Number(match[1]);
+  if (match[1] !== String(expiresAt)) return 'malformed';
   const given = Buffer.from(match[2]!, 'base64url');
+  if (given.toString('base64url') !== match[2]) return 'malformed';
   const expected = signature(secret, id, expiresAt);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'forged';
   if (expiresAt * 1000 <= now) return 'expired';

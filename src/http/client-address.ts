@@ -1,18 +1,25 @@
-// The client's IP address: the socket's peer, or the first X-Forwarded-For hop when the server is proxied.
+// The client's IP address: the socket's peer, or the X-Forwarded-For entry the nearest trusted proxy appended.
 import type { IncomingHttpHeaders } from 'node:http';
 
-/** The parts of a request read here: an IncomingMessage has them, and so has a directly taken upgrade. */
+/** The parts of a request read here (an IncomingMessage has them; tests build smaller ones). */
 interface AddressedRequest {
   readonly headers: IncomingHttpHeaders;
   readonly socket: { readonly remoteAddress?: string | undefined };
 }
 
-/** `trustedHops` is how many proxies append to X-Forwarded-For; 0 means none (not proxied). */
+/**
+ * `trustedHops` is how many proxies append to X-Forwarded-For; 0 means none (not proxied). Each trusted
+ * proxy appends the address it was reached from, so the client is the entry `trustedHops` places from
+ * the right; anything further left was sent by the client and could say anything. With fewer entries
+ * than hops, every entry came from a trusted proxy and the left-most is the client.
+ */
 export function clientAddress(request: AddressedRequest, trustedHops: number): string {
-  if (trustedHops > 0) {
-    const forwarded = request.headers['x-forwarded-for'];
-    const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
-    if (first) return first;
-  }
-  return request.socket.remoteAddress ?? 'unknown';
+  const socketAddress = request.socket.remoteAddress ?? 'unknown';
+  if (trustedHops <= 0) return socketAddress;
+  const forwarded = request.headers['x-forwarded-for'];
+  if (forwarded === undefined) return socketAddress;
+  // Node joins repeated X-Forwarded-For lines with ", " into one list; an array (a hand-built request) is the same list.
+  const entries = (Array.isArray(forwarded) ? forwarded.join(',') : forwarded).split(',');
+  const entry = entries[Math.max(0, entries.length - trustedHops)]!.trim();
+  return entry === '' ? socketAddress : entry;
 }

@@ -101,8 +101,10 @@ export function createRequestHandler(ctx: RouteContext): (request: IncomingMessa
   const sendId: RouteHandler = (request, response) => send(request, response, 200, 'text/plain; charset=utf-8', ctx.generateId());
   const sendPeers: RouteHandler = (request, response) => {
     if (config.adminToken !== undefined) {
+      // RFC 7235: the scheme is case-insensitive and one or more spaces separate it from the token.
       const header = request.headers.authorization ?? '';
-      const bearer = header.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : '';
+      const space = header.indexOf(' ');
+      const bearer = space !== -1 && header.slice(0, space).toLowerCase() === 'bearer' ? header.slice(space + 1).trim() : '';
       if (!isAdminToken(bearer)) {
         response.setHeader('WWW-Authenticate', 'Bearer realm="peer-signal"');
         sendJson(request, response, 401, {

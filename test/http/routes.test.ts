@@ -106,6 +106,41 @@ describe('peers', () => {
   });
 });
 
+describe('admin token for the peer list', () => {
+  const adminToken = 'admin-token-0123456789';
+
+  // RFC 7235: the auth scheme is case-insensitive, and one or more spaces separate it from the token.
+  it.each([
+    `Bearer ${adminToken}`,
+    `bearer ${adminToken}`,
+    `BEARER ${adminToken}`,
+    `bEaReR ${adminToken}`,
+    `Bearer   ${adminToken}`,
+    `bearer  ${adminToken}`,
+  ])('accepts Authorization: %s', async (authorization) => {
+    const origin = await start({ allowDiscovery: true, adminToken });
+    const response = await fetch(`${origin}/peerjs/peerjs/peers`, { headers: { authorization } });
+    expect(response.status).toBe(200);
+  });
+
+  it.each([
+    ['no Authorization header', undefined],
+    ['a wrong token', 'Bearer wrong-token-0123456789'],
+    ['another scheme', `Basic ${adminToken}`],
+    ['no space after the scheme', `Bearer${adminToken}`],
+    ['a longer scheme', `Bearers ${adminToken}`],
+    ['the scheme alone', 'Bearer'],
+    ['the token alone', adminToken],
+    ['text after the token', `Bearer ${adminToken} extra`],
+  ])('refuses %s with 401 and WWW-Authenticate', async (_name, authorization) => {
+    const origin = await start({ allowDiscovery: true, adminToken });
+    const headers: Record<string, string> = authorization === undefined ? {} : { authorization };
+    const response = await fetch(`${origin}/peerjs/peerjs/peers`, { headers });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toMatch(/^Bearer /);
+  });
+});
+
 describe('errors and CORS', () => {
   it.each(['/nope', '/peerjs/peerjs', '/peerjs/peerjs/unknown', '/peerjs/a/b/c', '/%ZZ/id', '/peerjs/%ZZ/id'])('GET %s is a JSON 404', async (path) => {
     const origin = await start();
