@@ -4,8 +4,8 @@
 export type ClaimResult =
   /** The id is ours now (it was free, held by a dead instance, or by this instance). */
   | { outcome: 'claimed' }
-  /** The same id and token are connected on another live instance, which must drop its socket. */
-  | { outcome: 'took-over'; from: string }
+  /** The same id and token were connected on another live instance, which has been told to drop its socket. */
+  | { outcome: 'took-over' }
   /** Another live instance holds the id with another token. */
   | { outcome: 'taken' };
 
@@ -29,7 +29,7 @@ export interface ClusterHooks {
   kick(id: string): void;
   /** `id` is now connected on another instance: hand it anything queued here. */
   joined(id: string): void;
-  /** After a lost backend connection came back: the ids connected here, to register again. */
+  /** The peers connected here, to register again when the backend (re)joins the cluster, e.g. after a lost connection came back. */
   localPeers(): Iterable<{ id: string; token: string }>;
   /** Ids the backend could not register again (another instance claimed them meanwhile): drop them here. */
   lost(id: string): void;
@@ -47,9 +47,7 @@ export interface ClusterStatus {
 }
 
 export interface ClusterBackend {
-  /** `memory` or `redis`. */
-  readonly kind: string;
-  /** Connects and loads the directory; rejects when the backend is unreachable. */
+  /** Connects and loads the directory; rejects when the backend is unreachable (unless configured to start alone). */
   start(hooks: ClusterHooks): Promise<void>;
   /** Claims `id` for this instance across the cluster; synchronous when no round trip is needed. */
   claim(id: string, token: string): ClaimResult | Promise<ClaimResult>;
@@ -57,14 +55,17 @@ export interface ClusterBackend {
   release(id: string): void;
   /**
    * Hands `delivery` to the instance holding `delivery.dst`, if the directory knows one. Returns
-   * false at once when no other instance holds it; calls `onAbsent` later if the holder turned out
-   * to be gone, so the message is queued or expired instead of silently lost.
+   * false at once when no other instance is known to hold it (or the backend is unreachable); calls
+   * `onAbsent` later if the holder turned out to be gone, so the message is queued or expired
+   * instead of silently lost.
    */
   forward(delivery: RemoteDelivery, onAbsent: (delivery: RemoteDelivery) => void): boolean;
   /** Ids connected on other instances. */
   remoteIds(): Iterable<string>;
   /** Whether another instance holds `id`, as far as this one knows. */
   isRemote(id: string): boolean;
+  /** For /health, given how many peers are connected here; undefined for a single instance. */
   status(localPeers: number): ClusterStatus | undefined;
+  /** Leaves the cluster (our ids are free at once) and disconnects; a second call does nothing. */
   close(): Promise<void>;
 }

@@ -5,7 +5,6 @@ const CLAIMED: ClaimResult = { outcome: 'claimed' };
 
 export function createMemoryBackend(): ClusterBackend {
   return {
-    kind: 'memory',
     start: () => Promise.resolve(),
     claim: () => CLAIMED,
     release: () => {},

@@ -1,8 +1,12 @@
-// The Redis backend: id claims by Lua script, a pub/sub directory of who holds which id, one publish per relayed message.
-import { createHash, randomBytes } from 'node:crypto';
+// The Redis backend: the connections, the directory of who holds which id, resync after an outage, and the ClusterBackend calls.
+import { randomBytes } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../logger.js';
-import type { ClaimResult, ClusterBackend, ClusterHooks, ClusterStatus, RemoteDelivery } from './backend.js';
+import type { ClaimResult, ClusterBackend, ClusterHooks, ClusterStatus } from './backend.js';
+import { createLease } from './redis-lease.js';
+import { decodeEvent, decodeInbox, encodeDelivery } from './redis-messages.js';
+import { redisKeys } from './redis-keys.js';
+import { createScripts } from './redis-scripts.js';
 
 export interface RedisBackendOptions {
   /** `redis://[:password@]host:port[/db]` or `rediss://` for TLS. */
@@ -15,60 +19,6 @@ export interface RedisBackendOptions {
   optional: boolean;
   logger: Logger;
 }
-
-/**
- * Claims `id` for this instance. Free ids, ids of dead instances (no lease key) and ids of this
- * instance are taken; the same token on a live instance is a take-over (that instance is told to drop
- * its socket), unless ARGV[5] is "1" (re-registering after an outage: whoever holds the id in Redis
- * keeps it); another token on a live instance is "taken". Publishes the join in the same step.
- * KEYS: peers hash. ARGV: id, instance, token hash, prefix, no-take-over flag.
- */
-const CLAIM_SCRIPT = `
-local cur = redis.call('HGET', KEYS[1], ARGV[1])
-local from = ''
-if cur then
-  local sp = string.find(cur, ' ', 1, true)
-  local inst = string.sub(cur, 1, sp - 1)
-  if inst ~= ARGV[2] then
-    if redis.call('EXISTS', ARGV[4] .. 'instance:' .. inst) == 1 then
-      if string.sub(cur, sp + 1) ~= ARGV[3] or ARGV[5] == '1' then return 'taken' end
-      from = inst
-      redis.call('PUBLISH', ARGV[4] .. 'to:' .. inst, 'K' .. ARGV[1])
-    end
-    redis.call('SREM', ARGV[4] .. 'ids:' .. inst, ARGV[1])
-  end
-end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ' ' .. ARGV[3])
-redis.call('SADD', ARGV[4] .. 'ids:' .. ARGV[2], ARGV[1])
-redis.call('PUBLISH', ARGV[4] .. 'events', 'J ' .. ARGV[2] .. ' ' .. ARGV[1])
-return 'claimed ' .. from
-`;
-
-/** Frees `id` if this instance still owns it. KEYS: peers hash. ARGV: id, instance, prefix. */
-const RELEASE_SCRIPT = `
-local cur = redis.call('HGET', KEYS[1], ARGV[1])
-if cur and string.sub(cur, 1, #ARGV[2] + 1) == ARGV[2] .. ' ' then
-  redis.call('HDEL', KEYS[1], ARGV[1])
-  redis.call('SREM', ARGV[3] .. 'ids:' .. ARGV[2], ARGV[1])
-  redis.call('PUBLISH', ARGV[3] .. 'events', 'L ' .. ARGV[2] .. ' ' .. ARGV[1])
-  return 1
-end
-return 0
-`;
-
-/** Frees every id of an instance whose lease ran out. KEYS: peers hash. ARGV: instance, prefix. */
-const REAP_SCRIPT = `
-if redis.call('EXISTS', ARGV[2] .. 'instance:' .. ARGV[1]) == 1 then return -1 end
-local ids = redis.call('SMEMBERS', ARGV[2] .. 'ids:' .. ARGV[1])
-for _, id in ipairs(ids) do
-  local cur = redis.call('HGET', KEYS[1], id)
-  if cur and string.sub(cur, 1, #ARGV[1] + 1) == ARGV[1] .. ' ' then redis.call('HDEL', KEYS[1], id) end
-end
-redis.call('DEL', ARGV[2] .. 'ids:' .. ARGV[1])
-redis.call('SREM', ARGV[2] .. 'instances', ARGV[1])
-redis.call('PUBLISH', ARGV[2] .. 'events', 'X ' .. ARGV[1])
-return #ids
-`;
 
 /** Redis URLs carry passwords: never log them. */
 export function redactRedisUrl(url: string): string {
@@ -85,17 +35,12 @@ export function redactRedisUrl(url: string): string {
   }
 }
 
-/** Tokens are secrets: Redis only ever sees a hash, which is all a same-token comparison needs. */
-function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('base64url').slice(0, 22);
-}
-
+/** The Redis backend of one instance, with a new random instance id; nothing connects before start(). */
 export function createRedisBackend(options: RedisBackendOptions): ClusterBackend {
-  const { prefix, logger } = options;
+  const { logger } = options;
   const instance = randomBytes(6).toString('hex');
-  const peersKey = `${prefix}peers`;
-  const eventsChannel = `${prefix}events`;
-  const inbox = `${prefix}to:${instance}`;
+  const keys = redisKeys(options.prefix);
+  const inbox = keys.inbox(instance);
   /** Ids on other instances → the instance holding them (eventually consistent, kept by events). */
   const directory = new Map<string, string>();
   let hooks: ClusterHooks | undefined;
@@ -121,24 +66,24 @@ export function createRedisBackend(options: RedisBackendOptions): ClusterBackend
   };
   const commands = new Redis(options.url, redisOptions);
   const subscriber = new Redis(options.url, redisOptions);
+  const scripts = createScripts(commands, keys, instance);
+  const lease = createLease(commands, keys, scripts, instance, options.leaseMs);
+  const isUp = (): boolean => commands.status === 'ready' && subscriber.status === 'ready';
   /** The last connection error, for a start-up failure message more useful than "Connection is closed". */
   let lastError = '';
   for (const connection of [commands, subscriber]) {
-    // Without a listener an 'error' event would crash the process; the state change is logged below.
+    // Without a listener an 'error' event would crash the process; a lost connection is logged once, by markDegraded.
     connection.on('error', (error: Error) => {
       lastError = error.message;
       logger.debug('redis error', { reason: error.message });
     });
+    connection.on('close', markDegraded);
+    connection.on('ready', onConnectionReady);
   }
-  const claimScript = (id: string, token: string, takeOver = true): Promise<unknown> =>
-    commands.eval(CLAIM_SCRIPT, 1, peersKey, id, instance, hashToken(token), prefix, takeOver ? '0' : '1');
-  const releaseScript = (id: string): Promise<unknown> => commands.eval(RELEASE_SCRIPT, 1, peersKey, id, instance, prefix);
-
-  const isUp = (): boolean => commands.status === 'ready' && subscriber.status === 'ready';
-
-  function onConnectionLost(): void {
-    markDegraded();
-  }
+  subscriber.on('message', (channel: string, message: string) => {
+    if (channel === inbox) handleInbox(message);
+    else if (channel === keys.events) handleEvent(message);
+  });
 
   /** Serve locally until the next resync re-registers everything; logged once per outage. */
   function markDegraded(): void {
@@ -153,83 +98,38 @@ export function createRedisBackend(options: RedisBackendOptions): ClusterBackend
     void resync();
   }
 
-  function handleEvent(message: string): void {
-    if (closed) return;
-    // "<kind> <instance> <id>": ids may contain single spaces, so the id is everything after the second space.
-    const firstSpace = message.indexOf(' ');
-    const secondSpace = message.indexOf(' ', firstSpace + 1);
-    const kind = message.slice(0, firstSpace === -1 ? undefined : firstSpace);
-    const from = firstSpace === -1 ? undefined : message.slice(firstSpace + 1, secondSpace === -1 ? undefined : secondSpace);
-    const id = secondSpace === -1 ? undefined : message.slice(secondSpace + 1);
-    if (kind === 'J' && from !== undefined && id !== undefined && from !== instance) {
-      directory.set(id, from);
-      hooks?.joined(id);
-    } else if (kind === 'L' && id !== undefined && directory.get(id) === from) {
-      directory.delete(id);
-    } else if (kind === 'X' && from !== undefined) {
-      if (from === instance) {
-        // Another instance declared us dead (we were cut off longer than the lease): register again.
-        void resync();
-        return;
-      }
-      forgetInstance(from);
-    }
-  }
-
-  function forgetInstance(dead: string): void {
-    for (const [id, owner] of directory) if (owner === dead) directory.delete(id);
-  }
-
   function handleInbox(message: string): void {
-    const kind = message.charAt(0);
-    if (kind === 'K') {
-      hooks?.kick(message.slice(1));
-      return;
+    const decoded = decodeInbox(message);
+    if (decoded?.type === 'kick') hooks?.kick(decoded.id);
+    else if (decoded?.type === 'deliver') hooks?.deliver(decoded.delivery);
+  }
+
+  function handleEvent(message: string): void {
+    const event = decodeEvent(message);
+    if (closed || event === undefined) return;
+    if (event.type === 'joined' && event.instance !== instance) {
+      directory.set(event.id, event.instance);
+      hooks?.joined(event.id);
+    } else if (event.type === 'left' && directory.get(event.id) === event.instance) {
+      directory.delete(event.id);
+    } else if (event.type === 'gone') {
+      // Another instance declared us dead (we were cut off longer than the lease): register again.
+      if (event.instance === instance) void resync();
+      else forgetInstance(event.instance);
     }
-    const firstBreak = message.indexOf('\n');
-    const secondBreak = message.indexOf('\n', firstBreak + 1);
-    if (kind === '' || !'QDqd'.includes(kind) || firstBreak < 0 || secondBreak < 0) return;
-    hooks?.deliver({
-      queueable: kind === 'Q' || kind === 'q',
-      // Lower case: already passed on once by an instance the peer had left; never forwarded again.
-      forwarded: kind === 'q' || kind === 'd',
-      src: message.slice(1, firstBreak),
-      dst: message.slice(firstBreak + 1, secondBreak),
-      frame: message.slice(secondBreak + 1),
-    });
   }
 
-  subscriber.on('message', (channel: string, message: string) => {
-    if (channel === inbox) handleInbox(message);
-    else if (channel === eventsChannel) handleEvent(message);
-  });
-  for (const connection of [commands, subscriber]) {
-    connection.on('close', onConnectionLost);
-    connection.on('ready', onConnectionReady);
+  function forgetInstance(gone: string): void {
+    for (const [id, owner] of directory) if (owner === gone) directory.delete(id);
   }
 
-  async function renewLease(): Promise<void> {
-    await commands.set(`${prefix}instance:${instance}`, String(Date.now()), 'PX', options.leaseMs);
-    await commands.sadd(`${prefix}instances`, instance);
-  }
-
-  /** Renews our lease, and frees the ids of instances whose lease ran out. */
   async function leaseTick(): Promise<void> {
     if (!isUp()) return;
     try {
-      await renewLease();
-      const instances = await commands.smembers(`${prefix}instances`);
-      let alive = 1;
-      for (const other of instances) {
-        if (other === instance) continue;
-        const reaped = (await commands.eval(REAP_SCRIPT, 1, peersKey, other, prefix)) as number;
-        if (reaped === -1) alive++;
-        else {
-          forgetInstance(other);
-          logger.warn('cluster instance gone: its ids are free', { instance: other, ids: reaped });
-        }
-      }
-      liveInstances = alive;
+      liveInstances = await lease.renewAndReap((other, ids) => {
+        forgetInstance(other);
+        logger.warn('cluster instance gone: its ids are free', { instance: other, ids });
+      });
     } catch (error) {
       logger.debug('redis lease renewal failed', { reason: (error as Error).message });
       markDegraded();
@@ -243,19 +143,20 @@ export function createRedisBackend(options: RedisBackendOptions): ClusterBackend
       try {
         // Subscribing again is harmless, and needed when the first SUBSCRIBE never reached Redis
         // (an optional start while Redis was down): ioredis only restores subscriptions that succeeded.
-        await subscriber.subscribe(inbox, eventsChannel);
-        await renewLease();
+        await subscriber.subscribe(inbox, keys.events);
+        await lease.renew();
         const local = [...(hooks?.localPeers() ?? [])];
         const localIds = new Set(local.map((peer) => peer.id));
-        const results = await Promise.all(local.map((peer) => claimScript(peer.id, peer.token, false)));
+        const results = await Promise.all(local.map((peer) => scripts.claim(peer.id, peer.token, false)));
         results.forEach((result, index) => {
-          if (result === 'taken') hooks?.lost(local[index]!.id);
+          if (result.outcome === 'taken') hooks?.lost(local[index]!.id);
         });
-        const ours = await commands.smembers(`${prefix}ids:${instance}`);
-        await Promise.all(ours.filter((id) => !localIds.has(id)).map((id) => releaseScript(id)));
-        const all = await commands.hgetall(peersKey);
+        const ours = await commands.smembers(keys.ids(instance));
+        await Promise.all(ours.filter((id) => !localIds.has(id)).map((id) => scripts.release(id)));
+        const all = await commands.hgetall(keys.peers);
         directory.clear();
         for (const [id, value] of Object.entries(all)) {
+          // "<instance> <token hash>" (redis-keys.ts)
           const owner = value.slice(0, value.indexOf(' '));
           if (owner !== instance) directory.set(id, owner);
         }
@@ -272,8 +173,6 @@ export function createRedisBackend(options: RedisBackendOptions): ClusterBackend
   }
 
   return {
-    kind: 'redis',
-
     async start(coreHooks) {
       hooks = coreHooks;
       try {
@@ -302,7 +201,7 @@ export function createRedisBackend(options: RedisBackendOptions): ClusterBackend
       leaseTimer = setInterval(() => {
         if (degraded && isUp()) void resync();
         void leaseTick();
-      }, Math.max(50, Math.floor(options.leaseMs / 3)));
+      }, lease.intervalMs);
       leaseTimer.unref();
       logger.info('cluster mode on', { instance, redis: redactRedisUrl(options.url), degraded });
     },
@@ -312,12 +211,10 @@ export function createRedisBackend(options: RedisBackendOptions): ClusterBackend
       if (resyncing !== undefined) return resyncing.then(() => this.claim(id, token));
       // Without Redis we cannot check the cluster: serve locally now and register on reconnect.
       if (degraded || !isUp()) return { outcome: 'claimed' };
-      return claimScript(id, token).then(
-        (result): ClaimResult => {
-          if (result === 'taken') return { outcome: 'taken' };
-          const from = String(result).slice('claimed '.length);
-          directory.delete(id);
-          return from === '' ? { outcome: 'claimed' } : { outcome: 'took-over', from };
+      return scripts.claim(id, token).then(
+        (result) => {
+          if (result.outcome !== 'taken') directory.delete(id);
+          return result;
         },
         (): ClaimResult => {
           // Serve the peer, but remember that Redis does not know it: the next resync registers it.
@@ -328,16 +225,14 @@ export function createRedisBackend(options: RedisBackendOptions): ClusterBackend
     },
 
     release(id) {
-      if (!isUp()) return; // resync drops it from Redis later
-      releaseScript(id).catch(() => {});
+      if (!isUp()) return; // the next resync drops it from Redis
+      scripts.release(id).catch(() => {});
     },
 
-    forward(delivery: RemoteDelivery, onAbsent) {
+    forward(delivery, onAbsent) {
       const owner = directory.get(delivery.dst);
       if (owner === undefined || !isUp()) return false;
-      const kind = delivery.forwarded === true ? (delivery.queueable ? 'q' : 'd') : delivery.queueable ? 'Q' : 'D';
-      const message = `${kind}${delivery.src}\n${delivery.dst}\n${delivery.frame}`;
-      commands.publish(`${prefix}to:${owner}`, message).then(
+      commands.publish(keys.inbox(owner), encodeDelivery(delivery)).then(
         (receivers) => {
           if (receivers > 0) return;
           // Nobody listens on that inbox: the instance is gone. Its ids are absent until it is back.
@@ -372,9 +267,7 @@ export function createRedisBackend(options: RedisBackendOptions): ClusterBackend
       if (leaseTimer !== undefined) clearInterval(leaseTimer);
       if (isUp()) {
         try {
-          // Leave at once instead of waiting for the lease: our ids are free for other instances now.
-          await commands.del(`${prefix}instance:${instance}`);
-          await commands.eval(REAP_SCRIPT, 1, peersKey, instance, prefix);
+          await lease.end();
         } catch {
           // Redis went away during shutdown; the lease frees our ids anyway.
         }
