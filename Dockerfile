@@ -13,6 +13,7 @@ RUN npm run build
 FROM node:22-alpine
 WORKDIR /app
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=9000
+# V8's defaults are kept; `-e NODE_OPTIONS=--max-semi-space-size=1` trades CPU under load for less memory per idle peer (README: Tuning).
 # dist/ inlines every dependency, so there is no npm install here. All of dist/ is copied: cli.js imports shared chunks,
 # and the Redis backend and the spinner are chunks loaded only when needed. package.json is needed for "type": "module":
 # bin/peer-signal.js imports the ESM bundle. The files stay owned by root, read-only for the node user.

@@ -123,11 +123,38 @@ export const DEFAULTS: Readonly<Config> = Object.freeze({
 /** Largest value a Node timer accepts (about 24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** The allowed range of every integer field, inclusive: resolveConfig checks them, and the CLI's parsers take their bounds from here. */
+export const RANGES = {
+  port: { min: 0, max: 65535 },
+  proxyHops: { min: 1, max: 32 },
+  expireTimeoutMs: { min: 1, max: MAX_TIMER_MS },
+  aliveTimeoutMs: { min: 1, max: MAX_TIMER_MS },
+  concurrentLimit: { min: 1, max: 10_000_000 },
+  closeTimeoutMs: { min: 0, max: MAX_TIMER_MS },
+  maxMessageSizeBytes: { min: 1024, max: 100 * 1024 * 1024 },
+  rateLimitPerSec: { min: 0, max: 1_000_000 },
+  rateBurst: { min: 1, max: 1_000_000 },
+  rateBytesPerSec: { min: 0, max: 2 ** 40 },
+  rateBytesBurst: { min: 1024, max: 2 ** 40 },
+  queueLimit: { min: 0, max: 1_000_000 },
+  queueBytes: { min: 0, max: 2 ** 40 },
+  queueTotalBytes: { min: 0, max: 2 ** 40 },
+  maxBufferedBytes: { min: 1024, max: 2 ** 40 },
+  stallTimeoutMs: { min: 100, max: 600_000 },
+  maxConnectionsPerIp: { min: 0, max: 10_000_000 },
+  handshakeTimeoutMs: { min: 100, max: MAX_TIMER_MS },
+  clusterLeaseMs: { min: 300, max: 600_000 },
+} as const satisfies Partial<Record<keyof Config, { min: number; max: number }>>;
+
+/** A Config field that is an integer with a range in {@link RANGES}. */
+export type RangedField = keyof typeof RANGES;
+
 function configError(message: string): PeerSignalError {
   return new PeerSignalError('PEER_SIGNAL_ERR_CONFIG', message);
 }
 
-function checkInteger(name: string, value: unknown, min: number, max: number): number {
+function checkInteger(name: RangedField, value: unknown): number {
+  const { min, max } = RANGES[name];
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     throw configError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
   }
@@ -165,7 +192,7 @@ export function resolveConfig(partial: Partial<Config> = {}): Readonly<Config> {
     if (!known.has(name)) throw configError(`unknown option "${name}"; known options are ${[...known].join(', ')}`);
   }
 
-  checkInteger('port', merged.port, 0, 65535);
+  checkInteger('port', merged.port);
   checkString('host', merged.host);
   if (merged.host.length === 0) throw configError('host must not be empty; use "::" for all interfaces');
   merged.path = normalizePath(checkString('path', merged.path));
@@ -178,11 +205,11 @@ export function resolveConfig(partial: Partial<Config> = {}): Readonly<Config> {
   }
   if (typeof merged.allowDiscovery !== 'boolean') throw configError('allowDiscovery must be a boolean');
   if (typeof merged.proxied !== 'boolean') throw configError('proxied must be a boolean');
-  checkInteger('proxyHops', merged.proxyHops, 1, 32);
-  checkInteger('expireTimeoutMs', merged.expireTimeoutMs, 1, MAX_TIMER_MS);
-  checkInteger('aliveTimeoutMs', merged.aliveTimeoutMs, 1, MAX_TIMER_MS);
-  checkInteger('concurrentLimit', merged.concurrentLimit, 1, 10_000_000);
-  checkInteger('closeTimeoutMs', merged.closeTimeoutMs, 0, MAX_TIMER_MS);
+  checkInteger('proxyHops', merged.proxyHops);
+  checkInteger('expireTimeoutMs', merged.expireTimeoutMs);
+  checkInteger('aliveTimeoutMs', merged.aliveTimeoutMs);
+  checkInteger('concurrentLimit', merged.concurrentLimit);
+  checkInteger('closeTimeoutMs', merged.closeTimeoutMs);
   if ((merged.sslKey === undefined) !== (merged.sslCert === undefined)) {
     throw configError('sslKey and sslCert go together: give both to serve HTTPS/WSS, or neither');
   }
@@ -190,23 +217,23 @@ export function resolveConfig(partial: Partial<Config> = {}): Readonly<Config> {
   if (merged.sslCert !== undefined) checkString('sslCert', merged.sslCert);
   merged.cors = checkOrigins('cors', merged.cors);
   merged.allowedOrigins = checkOrigins('allowedOrigins', merged.allowedOrigins);
-  checkInteger('maxMessageSizeBytes', merged.maxMessageSizeBytes, 1024, 100 * 1024 * 1024);
-  checkInteger('rateLimitPerSec', merged.rateLimitPerSec, 0, 1_000_000);
-  checkInteger('rateBurst', merged.rateBurst, 1, 1_000_000);
-  checkInteger('rateBytesPerSec', merged.rateBytesPerSec, 0, 2 ** 40);
-  checkInteger('rateBytesBurst', merged.rateBytesBurst, 1024, 2 ** 40);
+  checkInteger('maxMessageSizeBytes', merged.maxMessageSizeBytes);
+  checkInteger('rateLimitPerSec', merged.rateLimitPerSec);
+  checkInteger('rateBurst', merged.rateBurst);
+  checkInteger('rateBytesPerSec', merged.rateBytesPerSec);
+  checkInteger('rateBytesBurst', merged.rateBytesBurst);
   if (merged.rateBytesPerSec > 0 && merged.rateBytesBurst < merged.maxMessageSizeBytes) {
     throw configError(
       `rateBytesBurst (${merged.rateBytesBurst}) is smaller than maxMessageSizeBytes (${merged.maxMessageSizeBytes}), so a frame of the largest allowed size could never pass; raise rateBytesBurst or lower maxMessageSizeBytes`,
     );
   }
-  checkInteger('queueLimit', merged.queueLimit, 0, 1_000_000);
-  checkInteger('queueBytes', merged.queueBytes, 0, 2 ** 40);
-  checkInteger('queueTotalBytes', merged.queueTotalBytes, 0, 2 ** 40);
-  checkInteger('maxBufferedBytes', merged.maxBufferedBytes, 1024, 2 ** 40);
-  checkInteger('stallTimeoutMs', merged.stallTimeoutMs, 100, 600_000);
-  checkInteger('maxConnectionsPerIp', merged.maxConnectionsPerIp, 0, 10_000_000);
-  checkInteger('handshakeTimeoutMs', merged.handshakeTimeoutMs, 100, MAX_TIMER_MS);
+  checkInteger('queueLimit', merged.queueLimit);
+  checkInteger('queueBytes', merged.queueBytes);
+  checkInteger('queueTotalBytes', merged.queueTotalBytes);
+  checkInteger('maxBufferedBytes', merged.maxBufferedBytes);
+  checkInteger('stallTimeoutMs', merged.stallTimeoutMs);
+  checkInteger('maxConnectionsPerIp', merged.maxConnectionsPerIp);
+  checkInteger('handshakeTimeoutMs', merged.handshakeTimeoutMs);
   for (const name of ['adminToken', 'tokenSecret'] as const) {
     const value = merged[name];
     if (value === undefined) continue;
@@ -229,6 +256,6 @@ export function resolveConfig(partial: Partial<Config> = {}): Readonly<Config> {
     throw configError('redisPrefix must be up to 64 printable characters without spaces');
   }
   if (typeof merged.redisOptional !== 'boolean') throw configError('redisOptional must be a boolean');
-  checkInteger('clusterLeaseMs', merged.clusterLeaseMs, 300, 600_000);
+  checkInteger('clusterLeaseMs', merged.clusterLeaseMs);
   return Object.freeze(merged);
 }

@@ -1,8 +1,7 @@
-// README is part of the product: its configuration table must match DEFAULTS and the real --help.
+// README is part of the product: its configuration table must match the serve option table (flags, env vars, DEFAULTS).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS } from '../src/config.js';
-import { createServeCommand } from '../src/cli/serve.js';
+import { SERVE_OPTIONS, defaultOf, isSwitch, longFlag, type ServeOption } from '../src/cli/options.js';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 const section = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('## Client configuration'));
@@ -12,49 +11,46 @@ const rows = section
   .map((line) => line.split('|').map((cell) => cell.trim()))
   .map(([, flag, env, fallback]) => ({ flag: flag!, env: env!, fallback: fallback! }));
 
-const longFlag = (cell: string): string => /--[a-z-]+/.exec(cell)![0];
-const serve = createServeCommand();
-const visible = serve.options.filter((option) => !option.hidden);
+const longOf = (cell: string): string => /--[a-z-]+/.exec(cell)![0];
+const visible = SERVE_OPTIONS.filter((option) => option.aliasOf === undefined);
+/** Options main.ts gives every command; the README lists them with the serve options. */
+const COMMON = [
+  { flag: '`--no-color`', env: '`NO_COLOR`' },
+  { flag: '`--debug`', env: '`DEBUG=peer-signal`' },
+];
+
+/** How the README writes a default: `9000`, off for a switch, none for an unset value, any for an empty origin list. */
+function readmeDefault(option: ServeOption): string {
+  const value = defaultOf(option);
+  if (isSwitch(option)) return value === true ? 'on' : 'off';
+  if (value === undefined) return 'none';
+  if (Array.isArray(value)) return value.length === 0 ? 'any' : `\`${value.join(',')}\``;
+  return `\`${String(value)}\``;
+}
 
 describe('README configuration table', () => {
-  it('lists every visible serve option with its env var', () => {
-    for (const option of visible) {
-      const row = rows.find((candidate) => longFlag(candidate.flag) === option.long);
-      expect(row, `README row for ${option.long}`).toBeDefined();
-      if (option.envVar) expect(row!.env).toBe(`\`${option.envVar}\``);
-    }
+  it.each(visible.map((option) => [longFlag(option), option] as const))('has a row for %s with its flags, env var and default', (long, option) => {
+    const row = rows.find((candidate) => longOf(candidate.flag) === long);
+    expect(row, `README row for ${long}`).toBeDefined();
+    expect(row!.flag).toBe(`\`${option.flags}\``);
+    expect(row!.env, `env cell of ${long}`).toBe(option.env === undefined ? '' : `\`${option.env}\``);
+    expect(row!.fallback, `default cell of ${long}`).toBe(readmeDefault(option));
   });
 
-  it('names no flag the CLI does not have', () => {
-    const known = new Set([...visible.map((option) => option.long), '--no-color', '--debug']);
-    for (const row of rows) expect(known, row.flag).toContain(longFlag(row.flag));
+  it('has rows for the options every command shares', () => {
+    for (const common of COMMON) expect(rows).toContainEqual(expect.objectContaining(common));
   });
 
-  it.each([
-    ['--port', DEFAULTS.port],
-    ['--host', DEFAULTS.host],
-    ['--path', DEFAULTS.path],
-    ['--key', DEFAULTS.key],
-    ['--expire-timeout', DEFAULTS.expireTimeoutMs],
-    ['--alive-timeout', DEFAULTS.aliveTimeoutMs],
-    ['--concurrent-limit', DEFAULTS.concurrentLimit],
-    ['--max-message-size', DEFAULTS.maxMessageSizeBytes],
-    ['--rate-limit', DEFAULTS.rateLimitPerSec],
-    ['--rate-burst', DEFAULTS.rateBurst],
-    ['--queue-limit', DEFAULTS.queueLimit],
-    ['--queue-bytes', DEFAULTS.queueBytes],
-    ['--queue-total-bytes', DEFAULTS.queueTotalBytes],
-    ['--max-buffered', DEFAULTS.maxBufferedBytes],
-    ['--max-connections-per-ip', DEFAULTS.maxConnectionsPerIp],
-    ['--handshake-timeout', DEFAULTS.handshakeTimeoutMs],
-  ])('shows the real default of %s', (flag, value) => {
-    const row = rows.find((candidate) => longFlag(candidate.flag) === flag);
-    expect(row?.fallback).toBe(`\`${value}\``);
+  it('names no flag the CLI does not have, and none twice', () => {
+    const known = [...visible.map((option) => `\`${option.flags}\``), ...COMMON.map((common) => common.flag)];
+    expect(rows.map((row) => row.flag).sort()).toEqual(known.sort());
   });
 
-  it('states the test command that .ci/run runs', () => {
+  it('states the test command that .ci/run runs (on each Node major version)', () => {
     const ci = readFileSync(new URL('../.ci/run', import.meta.url), 'utf8');
     expect(readme).toMatch(/^npm test\s/m);
-    expect(ci).toMatch(/^npm test$/m);
+    // The command itself, run with each Node version first on PATH.
+    expect(ci).toMatch(/^\s*if PATH="\$bin:\$PATH" npm test; then$/m);
+    expect(ci).toMatch(/^NODE_MAJORS=\(20 22 24\)$/m);
   });
 });

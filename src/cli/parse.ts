@@ -2,6 +2,7 @@
 import { InvalidArgumentError } from 'commander';
 import { usageError } from './output.js';
 
+/** A whole number from min to max; `unit` (e.g. " of milliseconds") goes into the message. Serve options take their bounds from config.ts RANGES. */
 export function parseIntegerIn(min: number, max: number, unit = ''): (value: string) => number {
   return (value) => {
     const trimmed = value.trim();
@@ -15,9 +16,6 @@ export function parseIntegerIn(min: number, max: number, unit = ''): (value: str
     return number;
   };
 }
-
-export const parsePort = parseIntegerIn(0, 65535);
-export const parseMilliseconds = parseIntegerIn(1, 2 ** 31 - 1, ' of milliseconds');
 
 const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
 const FALSE_WORDS = new Set(['false', '0', 'no', 'off', '']);

@@ -1,0 +1,408 @@
+// Every `serve` option once (flag, env var, Config field, parser, help, group); commander's options and configFromOptions derive from it.
+import { readFileSync } from 'node:fs';
+import { Option, type Command } from 'commander';
+import { DEFAULT_LOG_LEVEL, DEFAULTS, LOG_LEVELS, RANGES, type Config, type RangedField } from '../config.js';
+import { usageError } from './output.js';
+import { checkSecret, collectOrigins, parseBooleanWord, parseBytesIn, parseIntegerIn } from './parse.js';
+
+/** The heading an option appears under in --help ("<group> Options:"). */
+export type HelpGroup = 'Server' | 'Limits' | 'Security' | 'Cluster' | 'Output';
+
+type Range = { readonly min: number; readonly max: number };
+
+/** How an integer option is written; its bounds come from RANGES[config]. */
+const RANGED_PARSERS = {
+  integer: ({ min, max }: Range) => parseIntegerIn(min, max),
+  ms: ({ min, max }: Range) => parseIntegerIn(min, max, ' of milliseconds'),
+  bytes: ({ min, max }: Range) => parseBytesIn(min, max),
+};
+
+/** commander's argParser: the raw text and the value so far (for repeatable options) in, the value out; `any` because each parser has its own. */
+type ArgParser = (value: string, previous: any) => unknown;
+
+export interface ServeOption {
+  /** commander's spelling: optional short alias, long flag, and `<value>` when it takes one. */
+  flags: string;
+  /** Help text; hidden aliases have none. */
+  help?: string;
+  group?: HelpGroup;
+  /** The environment variable that sets it when the flag is absent. */
+  env?: string;
+  /** A legacy variable that ranks below both the flag and `env` (a plain string value). */
+  fallbackEnv?: string;
+  /** The Config field it feeds; output options have none. */
+  config?: keyof Config;
+  /** A ranged integer (bounds from RANGES[config]) or a commander argParser for anything else. */
+  parse?: keyof typeof RANGED_PARSERS | ArgParser;
+  choices?: readonly string[];
+  /** The default of an option without a config field; the others take theirs from DEFAULTS. */
+  default?: unknown;
+  /** The value is the path of a PEM file whose contents go into the config. */
+  file?: true;
+  /** Checked here rather than by commander, whose error message would quote the rejected value. */
+  secret?: true;
+  /** A hidden spelling of the official `peerjs` CLI: the long flag of the option it stands for. */
+  aliasOf?: string;
+}
+
+export const SERVE_OPTIONS: readonly ServeOption[] = [
+  { flags: '-p, --port <n>', group: 'Server', env: 'PORT', config: 'port', parse: 'integer', help: 'port to listen on; 0 picks a free one' },
+  { flags: '-H, --host <addr>', group: 'Server', env: 'HOST', config: 'host', help: 'address to bind (:: is all interfaces)' },
+  {
+    flags: '--path <prefix>',
+    group: 'Server',
+    env: 'PATH_PREFIX',
+    fallbackEnv: 'PEERSERVER_PATH',
+    config: 'path',
+    help: 'URL prefix of the API and WebSocket',
+  },
+  { flags: '-k, --key <key>', group: 'Server', env: 'API_KEY', config: 'key', help: 'API key clients must use' },
+  {
+    flags: '--allow-discovery',
+    group: 'Server',
+    env: 'ALLOW_DISCOVERY',
+    config: 'allowDiscovery',
+    help: 'let GET {path}/{key}/peers list connected ids; the env var takes true/false/1/0/yes/no',
+  },
+  {
+    flags: '--expire-timeout <ms>',
+    group: 'Server',
+    env: 'PEER_SIGNAL_EXPIRE_TIMEOUT',
+    config: 'expireTimeoutMs',
+    parse: 'ms',
+    help: 'how long messages for an absent peer wait before the sender gets EXPIRE',
+  },
+  {
+    flags: '--alive-timeout <ms>',
+    group: 'Server',
+    env: 'PEER_SIGNAL_ALIVE_TIMEOUT',
+    config: 'aliveTimeoutMs',
+    parse: 'ms',
+    help: 'close peers silent (no frame, no pong) for this long',
+  },
+  {
+    flags: '--ssl-key <file>',
+    group: 'Server',
+    env: 'PEER_SIGNAL_SSL_KEY',
+    config: 'sslKey',
+    file: true,
+    help: 'PEM private key; with --ssl-cert serves HTTPS/WSS',
+  },
+  {
+    flags: '--ssl-cert <file>',
+    group: 'Server',
+    env: 'PEER_SIGNAL_SSL_CERT',
+    config: 'sslCert',
+    file: true,
+    help: 'PEM certificate chain; with --ssl-key serves HTTPS/WSS',
+  },
+  {
+    flags: '--proxied',
+    group: 'Server',
+    env: 'PEER_SIGNAL_PROXIED',
+    config: 'proxied',
+    help: 'trust X-Forwarded-For from a reverse proxy (the right-most entry, see --proxy-hops)',
+  },
+  {
+    flags: '--proxy-hops <n>',
+    group: 'Server',
+    env: 'PEER_SIGNAL_PROXY_HOPS',
+    config: 'proxyHops',
+    parse: 'integer',
+    help: 'with --proxied: how many proxies append to X-Forwarded-For; the client address is that many entries from the right',
+  },
+
+  {
+    flags: '--concurrent-limit <n>',
+    group: 'Limits',
+    env: 'PEER_SIGNAL_CONCURRENT_LIMIT',
+    config: 'concurrentLimit',
+    parse: 'integer',
+    help: 'most peers connected at once',
+  },
+  {
+    flags: '--max-message-size <bytes>',
+    group: 'Limits',
+    env: 'PEER_SIGNAL_MAX_MESSAGE_SIZE',
+    config: 'maxMessageSizeBytes',
+    parse: 'bytes',
+    help: 'largest frame accepted; a larger one closes that socket with 1009',
+  },
+  {
+    flags: '--rate-limit <msgs/s>',
+    group: 'Limits',
+    env: 'PEER_SIGNAL_RATE_LIMIT',
+    config: 'rateLimitPerSec',
+    parse: 'integer',
+    help: 'frames per second per socket, heartbeats included; 0 disables',
+  },
+  {
+    flags: '--rate-burst <n>',
+    group: 'Limits',
+    env: 'PEER_SIGNAL_RATE_BURST',
+    config: 'rateBurst',
+    parse: 'integer',
+    help: 'frames a socket may send at once above the rate',
+  },
+  {
+    flags: '--rate-bytes <bytes/s>',
+    group: 'Limits',
+    env: 'PEER_SIGNAL_RATE_BYTES',
+    config: 'rateBytesPerSec',
+    parse: 'bytes',
+    help: 'bytes per second per socket (frame payloads); above it ERROR and close 1008; 0 disables',
+  },
+  {
+    flags: '--rate-bytes-burst <bytes>',
+    group: 'Limits',
+    env: 'PEER_SIGNAL_RATE_BYTES_BURST',
+    config: 'rateBytesBurst',
+    parse: 'bytes',
+    help: 'bytes a socket may send at once above --rate-bytes (at least --max-message-size)',
+  },
+  {
+    flags: '--queue-limit <n>',
+    group: 'Limits',
+    env: 'PEER_SIGNAL_QUEUE_LIMIT',
+    config: 'queueLimit',
+    parse: 'integer',
+    help: 'most messages waiting for one absent peer',
+  },
+  {
+    flags: '--queue-bytes <bytes>',
+    group: 'Limits',
+    env: 'PEER_SIGNAL_QUEUE_BYTES',
+    config: 'queueBytes',
+    parse: 'bytes',
+    help: 'most bytes waiting for one absent peer',
+  },
+  {
+    flags: '--queue-total-bytes <bytes>',
+    group: 'Limits',
+    env: 'PEER_SIGNAL_QUEUE_TOTAL_BYTES',
+    config: 'queueTotalBytes',
+    parse: 'bytes',
+    help: 'most bytes waiting for all absent peers together',
+  },
+  {
+    flags: '--max-buffered <bytes>',
+    group: 'Limits',
+    env: 'PEER_SIGNAL_MAX_BUFFERED',
+    config: 'maxBufferedBytes',
+    parse: 'bytes',
+    help: 'a destination with more unsent bytes than this takes no more messages until it reads; senders get EXPIRE for it',
+  },
+  {
+    flags: '--stall-timeout <ms>',
+    group: 'Limits',
+    env: 'PEER_SIGNAL_STALL_TIMEOUT',
+    config: 'stallTimeoutMs',
+    parse: 'ms',
+    help: 'a peer with unsent data that reads none of it for this long is disconnected',
+  },
+  {
+    flags: '--max-connections-per-ip <n>',
+    group: 'Limits',
+    env: 'PEER_SIGNAL_MAX_CONNECTIONS_PER_IP',
+    config: 'maxConnectionsPerIp',
+    parse: 'integer',
+    help: 'most WebSocket connections per client address; 0 is no limit',
+  },
+  {
+    flags: '--handshake-timeout <ms>',
+    group: 'Limits',
+    env: 'PEER_SIGNAL_HANDSHAKE_TIMEOUT',
+    config: 'handshakeTimeoutMs',
+    parse: 'ms',
+    help: 'time a client has to send complete request headers',
+  },
+
+  {
+    flags: '--cors <origin...>',
+    group: 'Security',
+    env: 'PEER_SIGNAL_CORS',
+    config: 'cors',
+    parse: collectOrigins,
+    help: 'allowed CORS origins, space- or comma-separated (default: reflect any origin)',
+  },
+  {
+    flags: '--allowed-origins <origin...>',
+    group: 'Security',
+    env: 'PEER_SIGNAL_ALLOWED_ORIGINS',
+    config: 'allowedOrigins',
+    parse: collectOrigins,
+    help: 'WebSocket Origin allow-list, space- or comma-separated (default: any)',
+  },
+  {
+    flags: '--admin-token <token>',
+    group: 'Security',
+    env: 'PEER_SIGNAL_ADMIN_TOKEN',
+    config: 'adminToken',
+    secret: true,
+    help: 'require Authorization: Bearer <token> for the peer list (prefer the env var)',
+  },
+  {
+    flags: '--token-secret <secret>',
+    group: 'Security',
+    env: 'PEER_SIGNAL_TOKEN_SECRET',
+    config: 'tokenSecret',
+    secret: true,
+    help: 'accept only ids with a token signed by this secret (prefer the env var)',
+  },
+
+  {
+    flags: '--redis <url>',
+    group: 'Cluster',
+    env: 'REDIS_URL',
+    config: 'redisUrl',
+    help: 'cluster mode: share ids with other instances through this Redis (redis:// or rediss://)',
+  },
+  {
+    flags: '--redis-prefix <prefix>',
+    group: 'Cluster',
+    env: 'PEER_SIGNAL_REDIS_PREFIX',
+    config: 'redisPrefix',
+    help: 'prefix of every Redis key and channel',
+  },
+  {
+    flags: '--redis-optional',
+    group: 'Cluster',
+    env: 'PEER_SIGNAL_REDIS_OPTIONAL',
+    config: 'redisOptional',
+    help: 'start alone with a warning when Redis is unreachable at start',
+  },
+  {
+    flags: '--cluster-lease <ms>',
+    group: 'Cluster',
+    env: 'PEER_SIGNAL_CLUSTER_LEASE',
+    config: 'clusterLeaseMs',
+    parse: 'ms',
+    help: 'an instance that stops renewing its lease for this long is dead; its ids are free within about 4/3 of it',
+  },
+
+  {
+    flags: '--log-level <level>',
+    group: 'Output',
+    env: 'PEER_SIGNAL_LOG_LEVEL',
+    choices: LOG_LEVELS,
+    default: DEFAULT_LOG_LEVEL,
+    help: 'log verbosity',
+  },
+  { flags: '--json', group: 'Output', help: 'machine-readable output: a JSON listening line, then JSON log lines' },
+
+  // The official `peerjs` CLI's spellings, so existing scripts keep working after renaming the command.
+  { flags: '-t, --expire_timeout <ms>', aliasOf: '--expire-timeout' },
+  { flags: '--alive_timeout <ms>', aliasOf: '--alive-timeout' },
+  { flags: '-c, --concurrent_limit <n>', aliasOf: '--concurrent-limit' },
+  { flags: '--allow_discovery', aliasOf: '--allow-discovery' },
+  { flags: '--sslkey <file>', aliasOf: '--ssl-key' },
+  { flags: '--sslcert <file>', aliasOf: '--ssl-cert' },
+];
+
+/** The long flag, e.g. `--port`. */
+export function longFlag(row: ServeOption): string {
+  return new Option(row.flags).long!;
+}
+
+/** The value used when neither the flag nor its env var is given. */
+export function defaultOf(row: ServeOption): unknown {
+  return row.config === undefined ? row.default : DEFAULTS[row.config];
+}
+
+/** Whether the option is a switch (takes no value). */
+export function isSwitch(row: ServeOption): boolean {
+  return !/[<[]/.test(row.flags);
+}
+
+function canonicalOf(alias: ServeOption): ServeOption {
+  const row = SERVE_OPTIONS.find((candidate) => longFlag(candidate) === alias.aliasOf);
+  if (row === undefined) throw new Error(`${alias.flags} is an alias of ${alias.aliasOf}, which is not a serve option`);
+  return row;
+}
+
+function parserOf(row: ServeOption): ArgParser | undefined {
+  if (typeof row.parse !== 'string') return row.parse;
+  const range = RANGES[row.config as RangedField] as Range | undefined;
+  if (range === undefined) throw new Error(`${row.flags}: its config field ${row.config} has no range in RANGES`);
+  return RANGED_PARSERS[row.parse](range);
+}
+
+function toOption(row: ServeOption): Option {
+  if (row.aliasOf !== undefined) {
+    const parse = parserOf(canonicalOf(row));
+    const option = new Option(row.flags).hideHelp();
+    return parse === undefined ? option : option.argParser(parse);
+  }
+  const option = new Option(row.flags, row.help);
+  if (row.group !== undefined) option.helpGroup(`${row.group} Options:`);
+  if (row.env !== undefined) option.env(row.env);
+  const fallback = defaultOf(row);
+  // Lists default to empty, which the help text words better than "(default: [])".
+  if (fallback !== undefined && !Array.isArray(fallback)) option.default(fallback);
+  if (row.choices !== undefined) option.choices(row.choices);
+  const parse = parserOf(row);
+  if (parse !== undefined) option.argParser(parse);
+  return option;
+}
+
+/** Adds every serve option; the defaults shown in --help come from DEFAULTS. */
+export function addServeOptions(command: Command): Command {
+  for (const row of SERVE_OPTIONS) command.addOption(toOption(row));
+  return command;
+}
+
+function attributeName(row: ServeOption): string {
+  return new Option(row.flags).attributeName();
+}
+
+/** commander sets a switch with .env() whenever the variable exists; we want ALLOW_DISCOVERY=false to mean off. */
+function envSwitch(envName: string): boolean {
+  const parsed = parseBooleanWord(process.env[envName] ?? '');
+  if (parsed === undefined) {
+    throw usageError(`environment variable ${envName} must be one of true/false/1/0/yes/no/on/off, got "${process.env[envName]}"`);
+  }
+  return parsed;
+}
+
+/** The option's value by precedence: its flag, an alias flag, its env var, the fallback env var, the default. */
+function valueOf(command: Command, row: ServeOption): unknown {
+  const values = command.opts();
+  const name = attributeName(row);
+  const source = command.getOptionValueSource(name);
+  if (source !== 'cli') {
+    const alias = SERVE_OPTIONS.find((candidate) => candidate.aliasOf === longFlag(row) && values[attributeName(candidate)] !== undefined);
+    if (alias !== undefined) return values[attributeName(alias)];
+  }
+  if (source === 'env' && isSwitch(row)) return envSwitch(row.env!);
+  if (source === 'default' && row.fallbackEnv !== undefined && process.env[row.fallbackEnv]) return process.env[row.fallbackEnv];
+  return values[name];
+}
+
+function readPem(row: ServeOption, file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    const flag = longFlag(row);
+    const code = (error as NodeJS.ErrnoException).code ?? 'read error';
+    throw usageError(`cannot read the ${flag} file "${file}" (${code}); check the path (${flag} or ${row.env}) and its permissions`, {
+      cause: error,
+    });
+  }
+}
+
+/** Maps parsed options (flags, env, defaults) onto a Config for resolveConfig, which checks it. */
+export function configFromOptions(command: Command): Partial<Config> {
+  const rows = SERVE_OPTIONS.filter((row) => row.config !== undefined && row.aliasOf === undefined);
+  const config: Partial<Record<keyof Config, unknown>> = {};
+  for (const row of rows) config[row.config!] = valueOf(command, row);
+  if ((config.sslKey === undefined) !== (config.sslCert === undefined)) {
+    throw usageError('--ssl-key and --ssl-cert go together: give both to serve HTTPS/WSS, or neither');
+  }
+  for (const row of rows) {
+    if (row.secret) checkSecret(longFlag(row), row.env!, config[row.config!] as string | undefined);
+  }
+  for (const row of rows) {
+    if (row.file && config[row.config!] !== undefined) config[row.config!] = readPem(row, config[row.config!] as string);
+  }
+  return config as Partial<Config>;
+}
