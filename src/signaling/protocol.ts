@@ -12,8 +12,6 @@ export const MessageType = {
   ERROR: 'ERROR',
 } as const;
 
-export type MessageTypeName = (typeof MessageType)[keyof typeof MessageType];
-
 /** The error strings of the reference server; never reword these. */
 export const WireError = {
   INVALID_KEY: 'Invalid key provided',
@@ -28,7 +26,6 @@ export const ExtraWireError = {
     'Invalid id provided: use 1-64 letters or digits, optionally separated by single "-", "_" or " "',
   INVALID_TOKEN: 'Invalid token provided: use 1-256 printable characters',
   INVALID_MESSAGE: 'Invalid message: expected a JSON object with a string "type"',
-  UNKNOWN_TYPE: 'Invalid message: unknown type',
   MISSING_DST: 'Invalid message: this type needs a string "dst"',
   BINARY_FRAME: 'Invalid message: binary frames are not supported, send JSON text',
   RATE_LIMITED: 'Rate limit exceeded: this connection sent too many messages too fast',

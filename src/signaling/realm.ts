@@ -7,9 +7,12 @@ export interface Peer<S> {
   readonly socket: S;
   /** Time (ms, monotonic) of the last frame or pong from this peer. */
   lastSeen: number;
-  /** Rate limit token bucket: frames this peer may still send now, and when it was last refilled. */
+  /** Rate limit token buckets: frames and payload bytes this peer may still send now, and when they were last refilled. */
   allowance: number;
+  byteAllowance: number;
   refilledAt: number;
+  /** Characters of every frame sent to this peer (a lower bound of the bytes): how read progress is told apart from a stall. */
+  sentChars: number;
 }
 
 /** A frame waiting for `dst` to connect. */
@@ -59,8 +62,8 @@ export const DESTINATION_OVERHEAD_BYTES = 256;
 const UNLIMITED: QueueLimits = { queueLimit: Infinity, queueBytes: Infinity, queueTotalBytes: Infinity };
 
 export class Realm<S> {
-  /** Connected peers by id. */
-  readonly peers = new Map<string, Peer<S>>();
+  /** Connected peers by id; changed only through add() and remove(). */
+  private readonly peers = new Map<string, Peer<S>>();
   /** Undelivered messages by destination id, oldest first. */
   private readonly queues = new Map<string, DestinationQueue>();
   private readonly limits: QueueLimits;
@@ -71,20 +74,43 @@ export class Realm<S> {
    */
   private timeline: QueuedMessage[] = [];
   private timelineHead = 0;
-  private queuedCount = 0;
 
   constructor(limits: QueueLimits = UNLIMITED) {
     this.limits = limits;
   }
 
-  /** Number of messages waiting for absent peers. */
-  get queuedMessages(): number {
-    return this.queuedCount;
+  /** The peer registered as `id`, if any. */
+  get(id: string): Peer<S> | undefined {
+    return this.peers.get(id);
   }
 
-  /** Number of destinations with at least one waiting message. */
-  get queuedDestinations(): number {
-    return this.queues.size;
+  /** Number of registered peers. */
+  get size(): number {
+    return this.peers.size;
+  }
+
+  /** Registered ids (a live view: do not add or remove peers while iterating). */
+  ids(): IterableIterator<string> {
+    return this.peers.keys();
+  }
+
+  /** Registered peers (a live view: copy it first when the loop may remove peers). */
+  all(): IterableIterator<Peer<S>> {
+    return this.peers.values();
+  }
+
+  /** Registers `peer` under its id, in place of whoever held it; returns the peer it replaced. */
+  add(peer: Peer<S>): Peer<S> | undefined {
+    const previous = this.peers.get(peer.id);
+    this.peers.set(peer.id, peer);
+    return previous;
+  }
+
+  /** Unregisters `peer` if it still holds its id; false when another peer took it over (or it was gone). */
+  remove(peer: Peer<S>): boolean {
+    if (this.peers.get(peer.id) !== peer) return false;
+    this.peers.delete(peer.id);
+    return true;
   }
 
   /** Queues `frame` for `dst`; returns false (and keeps nothing) when a queue cap would be passed. */
@@ -107,22 +133,15 @@ export class Realm<S> {
       queue.bytes += size;
     }
     this.timeline.push(message);
-    this.queuedCount++;
     this.totalBytes += size;
     return true;
   }
 
-  /** Removes and returns the frames waiting for `id`, in the order they were sent. */
-  takeQueued(id: string): string[] {
-    return this.takeQueuedMessages(id).map((message) => message.frame);
-  }
-
   /** Removes and returns what waits for `id` with each sender, in the order it was sent. */
-  takeQueuedMessages(id: string): Array<{ src: string; frame: string }> {
+  takeQueued(id: string): Array<{ src: string; frame: string }> {
     const queue = this.queues.get(id);
     if (queue === undefined) return [];
     this.queues.delete(id);
-    this.queuedCount -= queue.messages.length;
     this.totalBytes -= queue.bytes;
     return queue.messages.map((message) => {
       const taken = { src: message.src, frame: message.frame };
@@ -166,7 +185,6 @@ export class Realm<S> {
         this.totalBytes -= message.size;
         message.settled = true;
         message.frame = '';
-        this.queuedCount--;
       } else {
         kept.push(message);
       }
@@ -199,7 +217,6 @@ export class Realm<S> {
     this.queues.clear();
     this.timeline = [];
     this.timelineHead = 0;
-    this.queuedCount = 0;
     this.totalBytes = 0;
   }
 }

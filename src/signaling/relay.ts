@@ -1,5 +1,7 @@
 // One switch over message.type, and where a frame goes: a local socket, another instance, a queue, or back as EXPIRE.
 import type { ClusterBackend, RemoteDelivery } from '../cluster/backend.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
 import { ExtraWireError, MessageType, QUEUED_TYPES, errorFrame, expireFrame, isValidId } from './protocol.js';
 import type { Peer, Realm } from './realm.js';
 import { replaceSrc } from './set-src.js';
@@ -9,42 +11,48 @@ export interface SocketOps<S> {
   send(socket: S, frame: string): void;
   /** False once the socket is closing or closed: such a destination counts as absent. */
   isOpen(socket: S): boolean;
-  /** Bytes sent to the socket but not yet handed to the kernel: grows when the peer does not read. */
+  /** Bytes sent to the socket but not yet handed to the kernel: grows while the peer reads slower than it is sent to. */
   bufferedAmount(socket: S): number;
 }
+
+/** The settings the relay reads. */
+export type RelayConfig = Pick<
+  Config,
+  'expireTimeoutMs' | 'rateLimitPerSec' | 'rateBurst' | 'rateBytesPerSec' | 'rateBytesBurst' | 'maxBufferedBytes'
+>;
 
 export interface RelayContext<S> {
   readonly realm: Realm<S>;
   readonly ops: SocketOps<S>;
   readonly cluster: ClusterBackend;
-  readonly expireTimeoutMs: number;
-  /** Average frames per second per peer; 0 disables rate limiting. */
-  readonly rateLimitPerSec: number;
-  /** Frames a peer may send at once above the rate. */
-  readonly rateBurst: number;
-  /** A destination with more unsent bytes than this is disconnected instead of buffering more. */
-  readonly maxBufferedBytes: number;
+  readonly config: RelayConfig;
+  readonly logger: Logger;
   /** Called after a message was queued, so the owner can arm its expiry timer. */
   onQueued(deadline: number): void;
   /** Called when a peer asked to leave (LEAVE without dst). */
   onLeave(peer: Peer<S>): void;
-  /** Called when a peer sent faster than the rate limit: the owner answers ERROR and closes it. */
+  /** Called when a peer sent faster than a rate limit allows: the owner answers ERROR and closes it. */
   onRateLimited(peer: Peer<S>): void;
-  /** Called when a destination stopped reading: the owner disconnects it. */
-  onStalled(peer: Peer<S>): void;
+  /** Called when data waits in a peer's send buffer, so the owner can watch it for read progress. */
+  onBacklog(peer: Peer<S>): void;
   now(): number;
   /** Frames other than heartbeats taken from peers so far (counted here, read by the transport's owner). */
   framesHandled: number;
 }
 
-/** Token bucket: refills at rateLimitPerSec up to rateBurst; each frame costs one. */
-function withinRate<S>(ctx: RelayContext<S>, peer: Peer<S>, now: number): boolean {
-  if (ctx.rateLimitPerSec === 0) return true;
-  const refill = (Math.max(0, now - peer.refilledAt) * ctx.rateLimitPerSec) / 1000;
-  peer.allowance = Math.min(ctx.rateBurst, peer.allowance + refill);
+/**
+ * Two token buckets per peer, refilled together: frames (rateLimitPerSec up to rateBurst, one per
+ * frame) and payload bytes (rateBytesPerSec up to rateBytesBurst). A rate of 0 turns its bucket off.
+ */
+function withinRate<S>(ctx: RelayContext<S>, peer: Peer<S>, now: number, bytes: number): boolean {
+  const { rateLimitPerSec, rateBurst, rateBytesPerSec, rateBytesBurst } = ctx.config;
+  const elapsedSec = Math.max(0, now - peer.refilledAt) / 1000;
   peer.refilledAt = now;
-  if (peer.allowance < 1) return false;
+  if (rateLimitPerSec > 0) peer.allowance = Math.min(rateBurst, peer.allowance + elapsedSec * rateLimitPerSec);
+  if (rateBytesPerSec > 0) peer.byteAllowance = Math.min(rateBytesBurst, peer.byteAllowance + elapsedSec * rateBytesPerSec);
+  if ((rateLimitPerSec > 0 && peer.allowance < 1) || (rateBytesPerSec > 0 && peer.byteAllowance < bytes)) return false;
   peer.allowance -= 1;
+  peer.byteAllowance -= bytes;
   return true;
 }
 
@@ -66,27 +74,37 @@ function withServerSrc(text: string, message: Record<string, unknown>, senderId:
 }
 
 /**
- * Marks `sender` alive and charges one frame against its rate; false (and the sender is being
- * closed) when it is over the limit. Every frame goes through here first, whatever its kind.
+ * Marks `sender` alive and charges one frame of `bytes` against its rates; false (and the sender is
+ * being closed) when it is over a limit. Every frame goes through here first, whatever its kind.
  */
-export function admitFrame<S>(ctx: RelayContext<S>, sender: Peer<S>): boolean {
+export function admitFrame<S>(ctx: RelayContext<S>, sender: Peer<S>, bytes: number): boolean {
   const now = ctx.now();
   sender.lastSeen = now;
-  if (withinRate(ctx, sender, now)) return true;
+  if (withinRate(ctx, sender, now, bytes)) return true;
   ctx.onRateLimited(sender);
   return false;
 }
 
 /**
- * Answers the sender itself (an ERROR). A sender that does not read its answers would otherwise
- * make the server buffer them without end, so it is held to maxBufferedBytes like any destination.
+ * Sends `frame` to a registered peer unless its send buffer already holds more than
+ * maxBufferedBytes: then nothing is sent and the caller tells whoever the frame was from. A peer
+ * that reads slowly therefore costs its senders refusals, never its own connection; only a peer
+ * that stops reading altogether is cut off, by the owner's stall check that onBacklog arms.
  */
-export function reply<S>(ctx: RelayContext<S>, sender: Peer<S>, frame: string): void {
-  if (ctx.ops.bufferedAmount(sender.socket) > ctx.maxBufferedBytes) {
-    ctx.onStalled(sender);
-    return;
+export function sendToPeer<S>(ctx: RelayContext<S>, peer: Peer<S>, frame: string): boolean {
+  const buffered = ctx.ops.bufferedAmount(peer.socket);
+  if (buffered > 0) {
+    ctx.onBacklog(peer);
+    if (buffered > ctx.config.maxBufferedBytes) return false;
   }
-  ctx.ops.send(sender.socket, frame);
+  peer.sentChars += frame.length;
+  ctx.ops.send(peer.socket, frame);
+  return true;
+}
+
+/** Answers the sender itself (an ERROR). Dropped while the sender is not reading what it already has. */
+export function reply<S>(ctx: RelayContext<S>, sender: Peer<S>, frame: string): void {
+  if (!sendToPeer(ctx, sender, frame)) ctx.logger.debug('reply dropped: sender not reading', { id: sender.id });
 }
 
 /** The frame as an object with a string `type`, or undefined for anything else (bad JSON, arrays, scalars). */
@@ -101,9 +119,9 @@ function parseMessage(text: string): Record<string, unknown> | undefined {
   return typeof (message as Record<string, unknown>).type === 'string' ? (message as Record<string, unknown>) : undefined;
 }
 
-/** Handles one text frame from `sender`. Never throws on any input. */
-export function handleFrame<S>(ctx: RelayContext<S>, sender: Peer<S>, text: string): void {
-  if (!admitFrame(ctx, sender)) return;
+/** Handles one text frame of `bytes` bytes from `sender`. Never throws on any input. */
+export function handleFrame<S>(ctx: RelayContext<S>, sender: Peer<S>, text: string, bytes: number): void {
+  if (!admitFrame(ctx, sender, bytes)) return;
   ctx.framesHandled++;
   const fields = parseMessage(text);
   if (fields === undefined) {
@@ -129,7 +147,9 @@ export function handleFrame<S>(ctx: RelayContext<S>, sender: Peer<S>, text: stri
       relay(ctx, sender, type, fields, text);
       return;
     default:
-      reply(ctx, sender, errorFrame(ExtraWireError.UNKNOWN_TYPE));
+      // The peerjs client treats every ERROR as fatal and disconnects: a type we do not know (a newer
+      // client's, say) is ignored, as the official server ignores it.
+      ctx.logger.debug('message of unknown type ignored', { id: sender.id, type: type.slice(0, 32) });
   }
 }
 
@@ -142,22 +162,31 @@ function relay<S>(ctx: RelayContext<S>, sender: Peer<S>, type: string, fields: R
   deliver(ctx, { dst, src: sender.id, frame: withServerSrc(text, fields, sender.id), queueable: QUEUED_TYPES.has(type) });
 }
 
-/** Sends to a local socket if `dst` is connected here and reading; returns false otherwise. */
-function deliverHere<S>(ctx: RelayContext<S>, delivery: RemoteDelivery): boolean {
-  const target = ctx.realm.peers.get(delivery.dst);
-  if (target === undefined || !ctx.ops.isOpen(target.socket)) return false;
-  if (ctx.ops.bufferedAmount(target.socket) > ctx.maxBufferedBytes) {
-    // The destination does not read: drop it rather than buffer without bound; it now counts as absent.
-    ctx.onStalled(target);
-    return false;
-  }
-  ctx.ops.send(target.socket, delivery.frame);
-  return true;
+/** What became of a frame for a peer of this instance. */
+type LocalOutcome = 'sent' | 'absent' | 'congested';
+
+/** Sends to `dst`'s socket if it is connected here and open. */
+function deliverHere<S>(ctx: RelayContext<S>, delivery: RemoteDelivery): LocalOutcome {
+  const target = ctx.realm.get(delivery.dst);
+  if (target === undefined || !ctx.ops.isOpen(target.socket)) return 'absent';
+  return sendToPeer(ctx, target, delivery.frame) ? 'sent' : 'congested';
+}
+
+/**
+ * `dst` is here but has more unread data than it may hold: the sender pays. A queueable message
+ * gets EXPIRE back, as for an unavailable peer (the peerjs client raises `peer-unavailable` and stays
+ * connected); LEAVE and EXPIRE are dropped, as they are for an absent peer.
+ */
+function refuseCongested<S>(ctx: RelayContext<S>, delivery: RemoteDelivery): void {
+  ctx.logger.debug('message refused: destination not reading fast enough', { src: delivery.src, dst: delivery.dst });
+  if (delivery.queueable) notifyUnavailable(ctx, delivery.src, delivery.dst);
 }
 
 /** Routes a frame: this instance's socket, else the instance holding `dst`, else the absent-peer rules. */
 export function deliver<S>(ctx: RelayContext<S>, delivery: RemoteDelivery): void {
-  if (deliverHere(ctx, delivery)) return;
+  const outcome = deliverHere(ctx, delivery);
+  if (outcome === 'sent') return;
+  if (outcome === 'congested') return refuseCongested(ctx, delivery);
   if (ctx.cluster.forward(delivery, (gone) => deliverAbsent(ctx, gone))) return;
   deliverAbsent(ctx, delivery);
 }
@@ -168,7 +197,9 @@ export function deliver<S>(ctx: RelayContext<S>, delivery: RemoteDelivery): void
  * treated as absent, so frames never loop.
  */
 export function deliverFromRemote<S>(ctx: RelayContext<S>, delivery: RemoteDelivery): void {
-  if (deliverHere(ctx, delivery)) return;
+  const outcome = deliverHere(ctx, delivery);
+  if (outcome === 'sent') return;
+  if (outcome === 'congested') return refuseCongested(ctx, delivery);
   if (delivery.forwarded !== true) {
     const onward: RemoteDelivery = { ...delivery, forwarded: true };
     if (ctx.cluster.forward(onward, (gone) => deliverAbsent(ctx, gone))) return;
@@ -179,7 +210,7 @@ export function deliverFromRemote<S>(ctx: RelayContext<S>, delivery: RemoteDeliv
 /** `dst` is connected nowhere we know of: queue OFFER/ANSWER/CANDIDATE, drop LEAVE/EXPIRE. */
 function deliverAbsent<S>(ctx: RelayContext<S>, delivery: RemoteDelivery): void {
   if (!delivery.queueable) return;
-  const deadline = ctx.now() + ctx.expireTimeoutMs;
+  const deadline = ctx.now() + ctx.config.expireTimeoutMs;
   // Nobody can ever connect with an invalid id, and a full queue takes nothing more: answer at once.
   if (!isValidId(delivery.dst) || !ctx.realm.enqueue(delivery.src, delivery.dst, delivery.frame, deadline)) {
     notifyUnavailable(ctx, delivery.src, delivery.dst);
@@ -198,9 +229,16 @@ export function expireQueued<S>(ctx: RelayContext<S>): void {
   for (const { src, dst } of ctx.realm.expire(ctx.now())) notifyUnavailable(ctx, src, dst);
 }
 
+/** `peer` has just opened: hand it what waited for it, in order (a sender whose message does not fit gets EXPIRE). */
+export function flushQueued<S>(ctx: RelayContext<S>, peer: Peer<S>): void {
+  for (const { src, frame } of ctx.realm.takeQueued(peer.id)) {
+    if (!sendToPeer(ctx, peer, frame)) notifyUnavailable(ctx, src, peer.id);
+  }
+}
+
 /** `id` connected on another instance: forward what waits for it here, in order. */
 export function flushToRemote<S>(ctx: RelayContext<S>, id: string): void {
-  for (const { src, frame } of ctx.realm.takeQueuedMessages(id)) {
+  for (const { src, frame } of ctx.realm.takeQueued(id)) {
     deliver(ctx, { dst: id, src, frame, queueable: true });
   }
 }

@@ -7,6 +7,7 @@ import { connect as netConnect, createServer as createNetServer, type AddressInf
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { within } from '../support/deadline.js';
+import { closeCode, takeServerFrame } from '../support/ws-frames.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BIN = fileURLToPath(new URL('../../bin/peer-signal.js', import.meta.url));
@@ -449,7 +450,7 @@ export async function connectStuckPeer(baseUrl: string, query: Record<string, st
   const socket = netConnect(Number(target.port), target.hostname);
   stuck.add(socket);
   socket.on('error', () => {});
-  let buffer = Buffer.alloc(0);
+  let buffer: Buffer = Buffer.alloc(0);
   let upgraded = false;
   let onOpen: () => void = () => {};
   let onClose: (code: number) => void = () => {};
@@ -468,21 +469,11 @@ export async function connectStuckPeer(baseUrl: string, query: Record<string, st
       upgraded = true;
       buffer = buffer.subarray(end + 4);
     }
-    // Server frames are unmasked and small here: FIN+opcode, then a 7-bit (or 16-bit) length.
-    while (buffer.length >= 2) {
-      const opcode = buffer[0]! & 0x0f;
-      let length = buffer[1]! & 0x7f;
-      let offset = 2;
-      if (length === 126) {
-        if (buffer.length < 4) return;
-        length = buffer.readUInt16BE(2);
-        offset = 4;
-      }
-      if (buffer.length < offset + length) return;
-      const payload = buffer.subarray(offset, offset + length);
-      buffer = buffer.subarray(offset + length);
+    for (let taken = takeServerFrame(buffer); taken !== undefined; taken = takeServerFrame(buffer)) {
+      buffer = taken.rest;
+      const { opcode, payload } = taken.frame;
       if (opcode === 0x1 && payload.toString().includes('"OPEN"')) onOpen();
-      if (opcode === 0x8) onClose(payload.length >= 2 ? payload.readUInt16BE(0) : 1005);
+      if (opcode === 0x8) onClose(closeCode(payload));
     }
   });
   await within(new Promise<void>((resolve) => socket.once('connect', () => resolve())), EXIT_TIMEOUT_MS, 'tcp connect');
