@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench`: every scenario against peer-signal and the official PeerJS server; table on stdout, JSON lines, docs/benchmarks.md.
+// `npm run bench`: every scenario against peer-signal, the official PeerJS server and a bare ws relay; table on stdout, JSON lines, docs/benchmarks.md.
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -18,9 +18,10 @@ import {
   pinSelfToLoadCore,
   pinning,
   snapshotBuild,
+  useBaseline,
 } from './lib/processes.mjs';
 import { machineInfo } from './lib/procfs.mjs';
-import { CLUSTER_ROWS, comparisons, fmt, markdownTable, summarize, tableCells, textTable, usageCells } from './lib/report.mjs';
+import { CLUSTER_ROWS, comparisons, fmt, markdownTable, summarize, tableCells, targetText, textTable, usageCells, verdictCounts } from './lib/report.mjs';
 import cluster from './scenarios/cluster.mjs';
 import coldStart from './scenarios/cold-start.mjs';
 import connect from './scenarios/connect.mjs';
@@ -35,8 +36,10 @@ const SATURATION_PCT = 85;
 const HELP = `usage: node bench/run.mjs [options]
 
 Benchmarks peer-signal (bin/peer-signal.js: run npm run build first) against the official PeerJS server
-(node_modules/peer), both through their CLIs on 127.0.0.1, interleaved, and prints medians,
-min–max and peer-signal / reference ratios with their targets.
+(node_modules/peer) and a bare relay on ws (bench/targets/bare-relay.mjs), all through their CLIs on
+127.0.0.1, interleaved, and prints medians, min–max and the ratios peer-signal / reference (target:
+ahead on every row) and peer-signal / bare (target: within 5 % or better on relay throughput, connect
+rate, bytes per idle peer, idle CPU and cold start).
 
 options:
   --quick              1 repetition and a shorter warm-up (about 2–3 minutes)
@@ -48,9 +51,13 @@ options:
   --write-docs         rewrite docs/benchmarks.md and the chart (default for a full run)
   --no-docs            never touch docs/
   --cpu-prof           also profile peer-signal under relay load and list its hottest functions
+  --baseline-bin <f>   also run an older build's bin/peer-signal.js as "peer-signal (before)", interleaved,
+                       with an after / before ratio; e.g. git worktree add /tmp/before <commit> &&
+                       (cd /tmp/before && npm ci && npm run build), then --baseline-bin /tmp/before/bin/peer-signal.js
   -h, --help           this text
 
 environment: BENCH_NO_PIN=1 runs without taskset pinning.
+docs/benchmarks.md takes bench/notes.md, when present, as a hand-written section after the results.
 
 Raw results: bench/results/<timestamp>.jsonl. Exit code 1 when a scenario failed to run (not for a MISS).`;
 
@@ -89,6 +96,7 @@ function parseOptions(argv) {
         'write-docs': { type: 'boolean' },
         'no-docs': { type: 'boolean' },
         'cpu-prof': { type: 'boolean' },
+        'baseline-bin': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -121,6 +129,8 @@ function parseOptions(argv) {
   const workers = v.workers ? positiveInt('--workers', v.workers) : 4;
   if (idlePeers[idlePeers.length - 1] / workers > fdLimit - 200) fail(`--workers ${workers} is too few for ${idlePeers.at(-1)} idle peers with ${fdLimit} descriptors per process`);
   const full = !quick && only.length === names.length && skip.length === 0 && !v.reps;
+  const baselineBin = v['baseline-bin'] ? path.resolve(v['baseline-bin']) : undefined;
+  if (baselineBin && !existsSync(baselineBin)) fail(`--baseline-bin: ${baselineBin} does not exist; build the older commit first (npm ci && npm run build in its worktree)`);
   return {
     quick,
     reps: v.reps ? positiveInt('--reps', v.reps) : quick ? 1 : 3,
@@ -128,6 +138,9 @@ function parseOptions(argv) {
     workers,
     writeDocs: v['no-docs'] ? false : Boolean(v['write-docs']) || full,
     cpuProf: Boolean(v['cpu-prof']),
+    baselineBin,
+    /** Server kinds in the order each repetition runs them. */
+    servers: ['reference', 'bare', ...(baselineBin ? ['before'] : []), 'peer-signal'],
     fdLimit,
     idlePeers,
     connectSessions: 2000,
@@ -166,10 +179,11 @@ function machineLoad() {
   return { load, pressure: pressure ? `${pressure[1]} % / ${pressure[2]} %` : 'n/a' };
 }
 
-function gitCommit() {
+/** The commit of the tree at `cwd`, marked when its src/ has local changes. */
+function gitCommit(cwd = ROOT) {
   try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', 'src'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', 'src'], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
     return dirty ? `${head} (src/ has local changes)` : head;
   } catch {
     return 'unknown';
@@ -212,6 +226,7 @@ async function main() {
   pinSelfToLoadCore();
   const buildMtime = new Date(statSync(path.join(ROOT, 'dist/cli.js')).mtimeMs).toISOString();
   snapshotBuild();
+  if (opts.baselineBin) useBaseline(opts.baselineBin);
 
   const started = new Date();
   const stamp = started.toISOString().replace(/[:.]/g, '-');
@@ -225,14 +240,16 @@ async function main() {
   const loadBefore = machineLoad();
   const pinningText = describePinning();
   const commit = gitCommit();
+  const baseline = opts.baselineBin ? `${gitCommit(path.resolve(path.dirname(opts.baselineBin), '..'))}, ${opts.baselineBin}` : undefined;
   const modeLabel = opts.quick ? 'quick mode, 1 repetition' : `${opts.reps} repetition${opts.reps === 1 ? '' : 's'}`;
   progress(`${modeLabel}; scenarios: ${opts.scenarios.map((s) => s.name).join(', ')}`);
   progress(`${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; load ${loadBefore.load}, CPU pressure ${loadBefore.pressure}`);
   progress(pinningText);
   progress(`raw results: ${path.relative(ROOT, resultsFile)}`);
   progress(`measuring the build of ${buildMtime} (dist/ copied aside, so rebuilds during the run do not mix in)`);
+  if (baseline) progress(`peer-signal (before): ${baseline}`);
   for (const w of warnings) progress(`warning: ${w}`);
-  jsonl({ type: 'run', machine, pinning: pinningText, commit, buildMtime, opts: { ...opts, scenarios: opts.scenarios.map((s) => s.name) }, load: loadBefore });
+  jsonl({ type: 'run', machine, pinning: pinningText, commit, baseline, buildMtime, opts: { ...opts, scenarios: opts.scenarios.map((s) => s.name) }, load: loadBefore });
 
   const measurements = [];
   const usages = [];
@@ -245,7 +262,7 @@ async function main() {
     get loadgen() {
       return loadgen;
     },
-    order: () => ['reference', 'peer-signal'],
+    order: () => opts.servers,
     progress,
     note(scenario, text) {
       if (!notes.has(scenario)) notes.set(scenario, []);
@@ -323,7 +340,12 @@ async function main() {
   const loadText = `load average ${loadBefore.load} → ${loadAfter.load}; CPU pressure (some, avg10 / avg60) ${loadBefore.pressure} → ${loadAfter.pressure}`;
 
   const out = [];
-  out.push('', `peer-signal vs reference (peer@1.0.2): ${modeLabel}, medians [min–max], ratio = peer-signal / reference`, '');
+  out.push(
+    '',
+    `reference = peer@1.0.2; bare ws relay = bench/targets/bare-relay.mjs${baseline ? `; peer-signal (before) = ${baseline}` : ''}`,
+    `${modeLabel}; values and ratios are medians [min–max] over repetitions`,
+    '',
+  );
   if (summary.length > 0) out.push(textTable(tableCells(summary, opts.reps)), '');
   if (clusterSummary.length > 0) out.push('cluster mode (peer-signal only), ratio = cross-instance / same-instance', '', textTable(tableCells(clusterSummary, opts.reps)), '');
   if (usage.length > 1) out.push('CPU use, % of one core', '', textTable(usage), '');
@@ -332,17 +354,21 @@ async function main() {
   for (const [scenario, list] of notes) out.push(`${scenario}: ${list.join(' ')}`);
   out.push(`machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; ${loadText}`);
   if (warnings.length > 0) out.push('', 'warnings:', ...warnings.map((w) => `  - ${w}`));
-  const targeted = summary.filter((row) => row.target !== undefined);
-  out.push('', `${targeted.filter((row) => row.verdict === 'PASS').length} of ${targeted.length} targets met; raw results in ${path.relative(ROOT, resultsFile)} (${Math.round(durationSec)} s)`);
+  const verdicts = verdictCounts(summary);
+  out.push('', `targets met: ${verdicts.map((v) => `${v.title} ${v.passed} of ${v.targeted}`).join('; ') || 'none measured'}; raw results in ${path.relative(ROOT, resultsFile)} (${Math.round(durationSec)} s)`);
   process.stdout.write(out.join('\n') + '\n');
   jsonl({ type: 'summary', summary, clusterSummary, durationSec, loadAfter });
 
   if (opts.writeDocs) {
     const docsDir = path.join(ROOT, 'docs');
     mkdirSync(docsDir, { recursive: true });
-    const svg = ratioChartSvg(targeted, {
+    const chartRows = summary.flatMap((row) => {
+      const ratio = row.ratios.find((r) => r.to === 'reference');
+      return ratio ? [{ label: row.label, better: row.better, medianRatio: ratio.median, target: ratio.target.value, targetText: targetText(row, ratio.target), verdict: ratio.verdict }] : [];
+    });
+    const svg = ratioChartSvg(chartRows, {
       title: 'peer-signal / reference (peer@1.0.2): median ratio per metric',
-      subtitle: `${modeLabel}, ${started.toISOString().slice(0, 10)}, ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}; green = target met`,
+      subtitle: `${modeLabel}, ${started.toISOString().slice(0, 10)}, ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}; green = ahead of the reference`,
     });
     writeSvg(svg, path.join(docsDir, 'benchmarks-ratios.svg'));
     const png = await renderPng(svg, path.join(docsDir, 'benchmarks-ratios.png'));
@@ -362,6 +388,9 @@ async function main() {
       startedAt: started.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC'),
       durationSec,
       commit: `${commit}, build of ${buildMtime.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}`,
+      baseline,
+      verdicts,
+      handNotes: readText(path.join(ROOT, 'bench/notes.md')),
       modeLabel,
       resultsFile: path.relative(ROOT, resultsFile),
       cpuProfile,

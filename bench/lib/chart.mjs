@@ -3,7 +3,10 @@ import { existsSync, writeFileSync } from 'node:fs';
 
 const escapeXml = (text) => String(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-/** A horizontal bar per targeted metric: the median ratio peer-signal / reference on a log axis, 1× in the middle. */
+/**
+ * A horizontal bar per targeted metric: the median ratio peer-signal / reference on a log axis, 1× in the middle.
+ * Rows are `{ label, better, medianRatio, target, targetText, verdict }`, `target` a number.
+ */
 export function ratioChartSvg(rows, { title, subtitle }) {
   const width = 960;
   const rowHeight = 46;
@@ -53,7 +56,7 @@ export function ratioChartSvg(rows, { title, subtitle }) {
       const tx = x(row.target).toFixed(1);
       parts.push(`<line x1="${tx}" y1="${mid - 17}" x2="${tx}" y2="${mid + 17}" stroke="#1f2328" stroke-width="2.5"/>`);
     }
-    const label = `${Number.isFinite(ratio) ? ratio.toFixed(2) + '×' : 'n/a'}  ${row.target !== undefined ? `${row.better === 'higher' ? '≥' : '≤'}${row.target}×` : ''}  ${row.verdict}`;
+    const label = `${Number.isFinite(ratio) ? ratio.toFixed(2) + '×' : 'n/a'}  ${row.targetText ?? ''}  ${row.verdict}`;
     parts.push(`<text x="${width - right + 14}" y="${mid + 5}" font-size="13" font-weight="bold" fill="${color}">${escapeXml(label)}</text>`);
   });
   parts.push('</svg>');

@@ -10,9 +10,16 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const PEER_SIGNAL_BIN = path.join(ROOT, 'bin/peer-signal.js');
+export const BARE_RELAY_BIN = path.join(ROOT, 'bench/targets/bare-relay.mjs');
 
 /** The peer-signal executable the servers run: the build snapshot once snapshotBuild() ran. */
 let peerSignalBin = PEER_SIGNAL_BIN;
+/** An older build's bin/peer-signal.js (--baseline-bin), run as the server kind "before". */
+let baselineBin;
+
+export function useBaseline(bin) {
+  baselineBin = bin;
+}
 
 /**
  * Copies bin/peer-signal.js and dist/ to a private directory and runs peer-signal from there, so a
@@ -240,12 +247,20 @@ function firstLine(stream, timeoutMs) {
 export const SERVER_ENV = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'NODE_EXTRA_CA_CERTS'));
 export const REMOVED_ENV = 'NODE_EXTRA_CA_CERTS' in process.env ? ['NODE_EXTRA_CA_CERTS'] : [];
 
+/** The command line of each server kind that prints a `{"event":"listening","port":...}` line when ready. */
+function listeningArgs(kind) {
+  if (kind === 'bare') return [BARE_RELAY_BIN, '--port', '0', '--host', '127.0.0.1'];
+  if (kind === 'before' && baselineBin === undefined) throw new Error('no baseline build: pass --baseline-bin');
+  return [kind === 'before' ? baselineBin : peerSignalBin, '--port', '0', '--host', '127.0.0.1', '--json'];
+}
+
 /**
- * Starts peer-signal through its CLI on 127.0.0.1 with a free port, pinned to the server core.
- * Resolves once the first stdout line `{"event":"listening","port":...}` arrived.
+ * Starts peer-signal (`kind` "peer-signal", or "before" for the baseline build) through its CLI, or the bare
+ * relay, on 127.0.0.1 with a free port, pinned to the server core. Resolves once the first stdout line
+ * `{"event":"listening","port":...}` arrived.
  */
-export async function startPeerSignal(extraArgs = [], { name = 'peer-signal', timeoutMs = 15000, nodeArgs = [] } = {}) {
-  const args = [...nodeArgs, peerSignalBin, '--port', '0', '--host', '127.0.0.1', '--json', ...extraArgs];
+export async function startListening(kind, extraArgs = [], { name = kind, timeoutMs = 15000, nodeArgs = [] } = {}) {
+  const args = [...nodeArgs, ...listeningArgs(kind), ...extraArgs];
   const t0 = performance.now();
   const child = spawnTracked(name, pinning.serverCpu, process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT, env: SERVER_ENV });
   const stderr = tailOf(child.stderr);
@@ -254,7 +269,7 @@ export async function startPeerSignal(extraArgs = [], { name = 'peer-signal', ti
     line = await firstLine(child.stdout, timeoutMs);
   } catch (error) {
     await stopProcess(child, 500);
-    throw new Error(`peer-signal did not start: ${error.message}; stderr: ${stderr.text.trim() || '(empty)'}`);
+    throw new Error(`${name} did not start: ${error.message}; stderr: ${stderr.text.trim() || '(empty)'}`);
   }
   const listeningMs = performance.now() - t0;
   let event;
@@ -265,9 +280,13 @@ export async function startPeerSignal(extraArgs = [], { name = 'peer-signal', ti
   }
   if (event.event !== 'listening' || !Number.isInteger(event.port)) {
     await stopProcess(child, 500);
-    throw new Error(`peer-signal's first stdout line is not the listening event: ${line.slice(0, 200)}`);
+    throw new Error(`${name}'s first stdout line is not the listening event: ${line.slice(0, 200)}`);
   }
-  return serverHandle('peer-signal', name, child, event.port, listeningMs, stderr);
+  return serverHandle(kind, name, child, event.port, listeningMs, stderr);
+}
+
+export function startPeerSignal(extraArgs, options) {
+  return startListening('peer-signal', extraArgs, options);
 }
 
 /** Starts the official `peerjs` CLI (peer@1.0.2) on a port we pick, and polls GET / until it answers. */
@@ -290,7 +309,8 @@ export async function startReference(extraArgs = [], { name = 'reference', timeo
 
 function serverHandle(kind, name, child, port, startMs, stderr) {
   const origin = `http://127.0.0.1:${port}`;
-  const prefix = kind === 'peer-signal' ? '/peerjs' : '';
+  // peer-signal and the bare relay serve under /peerjs; the reference CLI at its default path /.
+  const prefix = kind === 'reference' ? '' : '/peerjs';
   return {
     kind,
     name,
@@ -301,15 +321,16 @@ function serverHandle(kind, name, child, port, startMs, stderr) {
     /** Append `&id=...&token=...`. The peerjs client adds `version` too. */
     wsBase: `ws://127.0.0.1:${port}${prefix}/peerjs?key=peerjs&version=1.5.5`,
     idUrl: `${origin}${prefix}/peerjs/id`,
-    healthUrl: kind === 'peer-signal' ? `${origin}/health` : `${origin}/`,
+    healthUrl: kind === 'reference' ? `${origin}/` : `${origin}/health`,
     stderrTail: () => stderr.text,
     alive: () => child.exitCode === null && child.signalCode === null,
     stop: (graceMs) => stopProcess(child, graceMs),
   };
 }
 
+/** Starts a server of `kind`: "reference", "bare", "before" or "peer-signal". */
 export function startServer(kind, extraArgs, options) {
-  return kind === 'peer-signal' ? startPeerSignal(extraArgs, options) : startReference(extraArgs, options);
+  return kind === 'reference' ? startReference(extraArgs, options) : startListening(kind, extraArgs, options);
 }
 
 /** Sends PING over raw RESP until Redis answers +PONG. */

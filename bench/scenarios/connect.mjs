@@ -8,7 +8,7 @@ import { createHistogram, histMerge, histQuantile } from '../lib/stats.mjs';
 export default {
   name: 'connect',
   title: 'connect: 2,000 sessions, 50 in flight, until OPEN',
-  budgetMs: (opts) => opts.reps * 2 * 60_000,
+  budgetMs: (opts) => opts.reps * opts.servers.length * 60_000,
   async run(ctx) {
     const sessions = ctx.opts.connectSessions;
     const inFlight = ctx.opts.connectConcurrency;

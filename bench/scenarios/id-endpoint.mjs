@@ -71,14 +71,14 @@ async function runNode(url, { connections, seconds }) {
 export default {
   name: 'id-endpoint',
   title: 'id endpoint: GET {prefix}/{key}/id requests/s',
-  budgetMs: (opts) => opts.reps * 2 * (opts.idSeconds * 1000 + 40_000),
+  budgetMs: (opts) => opts.reps * opts.servers.length * (opts.idSeconds * 1000 + 40_000),
   async run(ctx) {
     const useWrk = hasCommand('wrk');
     const { idSeconds: seconds, idConnections: connections } = ctx.opts;
     ctx.note(
       'id-endpoint',
       useWrk
-        ? `wrk -t1 -c${connections} -d${seconds}s (after a 1 s warm-up run)${pinning.enabled ? `, pinned to CPU ${pinning.loadCpu}` : ''}. peer-signal: GET /peerjs/peerjs/id; reference (path /): GET /peerjs/id. Both with key "peerjs".`
+        ? `wrk -t1 -c${connections} -d${seconds}s (after a 1 s warm-up run)${pinning.enabled ? `, pinned to CPU ${pinning.loadCpu}` : ''}. peer-signal and the bare relay: GET /peerjs/peerjs/id; reference (path /): GET /peerjs/id. All with key "peerjs".`
         : `wrk not found: a Node keep-alive client (${connections} in flight, ${seconds} s) from the orchestrator process; install wrk for better numbers.`,
     );
     for (let rep = 1; rep <= ctx.opts.reps; rep++) {

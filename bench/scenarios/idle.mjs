@@ -7,19 +7,19 @@ import { startServer } from '../lib/processes.mjs';
 export default {
   name: 'idle',
   title: 'idle: 10,000 and ~20,000 peers with HEARTBEAT every 5 s',
-  budgetMs: (opts) => opts.reps * 2 * ((opts.idleQuietSeconds + opts.idleCpuSeconds) * 1000 + 120_000),
+  budgetMs: (opts) => opts.reps * opts.servers.length * ((opts.idleQuietSeconds + opts.idleCpuSeconds) * 1000 + 120_000),
   async run(ctx) {
     const counts = ctx.opts.idlePeers;
     const top = counts[counts.length - 1];
     const workers = ctx.loadgen.size;
     const limit = String(top + 100);
-    // Both servers default to 5,000 concurrent peers; raise it for both, the same way.
-    const args = { 'peer-signal': ['--concurrent-limit', limit], reference: ['--concurrent_limit', limit] };
+    // Both servers default to 5,000 concurrent peers; raise it for both, the same way. The bare relay has no limit.
+    const args = { 'peer-signal': ['--concurrent-limit', limit], before: ['--concurrent-limit', limit], reference: ['--concurrent_limit', limit], bare: [] };
     ctx.note(
       'idle',
       `Peers: ${counts.join(' then ')} (the file-descriptor limit is ${ctx.opts.fdLimit} per process and the server needs one per peer), spread over ${workers} load workers, ` +
         `connected ${ctx.opts.idleConcurrency} at a time, each sending {"type":"HEARTBEAT"} every 5 s (staggered). ` +
-        `Both servers run with the concurrent-peer limit raised to ${limit} (--concurrent-limit / --concurrent_limit; both default to 5,000); nothing else changed. ` +
+        `peer-signal and the reference run with the concurrent-peer limit raised to ${limit} (--concurrent-limit / --concurrent_limit; both default to 5,000; the bare relay has none); nothing else changed. ` +
         `Bytes per peer = (VmRSS after connecting and ${ctx.opts.idleSettleSeconds} s of settling − VmRSS before the first peer) / peers. ` +
         `Idle CPU = utime+stime from /proc/PID/stat over ${ctx.opts.idleCpuSeconds} s at ${top} peers, as % of one core, starting ${ctx.opts.idleQuietSeconds} s after the RSS reading: ` +
         'a few seconds after allocation stops, V8 runs full garbage collections to shrink the heap the connection burst grew (in both servers), and that belongs to connecting, not to being idle. ' +

@@ -4,7 +4,7 @@ import { startServer } from '../lib/processes.mjs';
 import { bounce, setUpPairs } from '../lib/relay-run.mjs';
 
 /** peer-signal's default per-socket rate limit (50 msgs/s, burst 200) would throttle a pair bouncing 4 frames. */
-export const RELAY_ARGS = { 'peer-signal': ['--rate-limit', '0'], reference: [] };
+export const RELAY_ARGS = { 'peer-signal': ['--rate-limit', '0'], before: ['--rate-limit', '0'], reference: [], bare: [] };
 
 /** Warm-up of the unloaded probe, which runs first on a fresh server. */
 const PROBE_WARMUP_MS = 3000;
@@ -12,7 +12,7 @@ const PROBE_WARMUP_MS = 3000;
 export default {
   name: 'relay',
   title: 'relay: 200 pairs × 4 in flight, 10 s; unloaded probe: 10 pairs × 1 in flight',
-  budgetMs: (opts) => opts.reps * 2 * (opts.relaySeconds * 1000 + 60_000),
+  budgetMs: (opts) => opts.reps * opts.servers.length * (opts.relaySeconds * 1000 + 60_000),
   async run(ctx) {
     const { relayPairs: pairs, relayInflight: inflight, relaySeconds, probePairs, probeSeconds, probeThinkMs } = ctx.opts;
     const workers = Math.min(2, ctx.loadgen.size);
@@ -30,7 +30,7 @@ export default {
     );
     ctx.note(
       'relay',
-      'peer-signal runs this scenario with --rate-limit 0: its default per-socket limit (50 msgs/s, burst 200) would throttle (and close) these sockets. Every other limit stays at its default; the reference server has no rate limit.',
+      'peer-signal runs this scenario with --rate-limit 0: its default per-socket limit (50 msgs/s, burst 200) would throttle (and close) these sockets. Every other limit stays at its default; the reference server and the bare relay have no rate limit.',
     );
     for (let rep = 1; rep <= ctx.opts.reps; rep++) {
       for (const kind of ctx.order(rep)) {
@@ -69,7 +69,6 @@ export default {
             ctx.warn(`relay rep ${rep} ${kind}: ${loaded.unexpected} unexpected frames, ${loaded.closedAfterOpen} sockets closed by the server: ${JSON.stringify(loaded.unexpectedSamples)}`);
           }
           if (!server.alive()) throw new Error(`${kind} exited during the relay run: ${server.stderrTail().slice(-500)}`);
-
         } finally {
           await ctx.loadgen.closeAll();
           await server.stop();
