@@ -38,6 +38,8 @@ export interface PeerSocketOps<S> extends SocketOps<S> {
   ping(socket: S): void;
   /** Stops reading the socket: a flooder's further writes back up on its own side. */
   stopReading(socket: S): void;
+  /** Reads the socket again after stopReading(). */
+  resumeReading(socket: S): void;
 }
 
 /** The query of a signaling socket (`?key=&id=&token=`) and the client's address. */
@@ -67,6 +69,8 @@ interface Backlog {
   buffered: number;
   sentChars: number;
   progressAt: number;
+  /** Not read from until it reads again (it left its own replies unread). */
+  paused: boolean;
 }
 
 /** Milliseconds on a clock that never steps: a wall-clock jump must not rate-limit or time out every peer at once. */
@@ -114,6 +118,12 @@ export class Peers<S> {
         ops.stopReading(peer.socket);
       },
       onBacklog: (peer) => this.watchBacklog(peer),
+      onRepliesUnread: (peer) => {
+        const backlog = this.backlogs.get(peer);
+        if (backlog === undefined || backlog.paused) return;
+        backlog.paused = true;
+        ops.stopReading(peer.socket);
+      },
     };
     // One sweep per server, a third of the alive timeout: a silent peer is closed within 4/3 of it.
     const sweepEveryMs = Math.max(10, Math.floor(config.aliveTimeoutMs / 3));
@@ -271,7 +281,12 @@ export class Peers<S> {
   /** Starts watching a peer whose send buffer holds data (see checkBacklogs). */
   private watchBacklog(peer: Peer<S>): void {
     if (this.backlogs.has(peer) || this.stopped) return;
-    this.backlogs.set(peer, { buffered: this.ops.bufferedAmount(peer.socket), sentChars: peer.sentChars, progressAt: monotonicNow() });
+    this.backlogs.set(peer, {
+      buffered: this.ops.bufferedAmount(peer.socket),
+      sentChars: peer.sentChars,
+      progressAt: monotonicNow(),
+      paused: false,
+    });
     if (this.stallTimer === undefined) {
       // Four checks per stall timeout: a stalled peer goes within 5/4 of it.
       const everyMs = Math.max(25, Math.floor(this.config.stallTimeoutMs / 4));
@@ -284,18 +299,25 @@ export class Peers<S> {
    * A peer has read something since the last check when its buffer is smaller than it was plus what
    * was sent to it since (counted in characters, which never exceed the bytes, so a stall is never
    * mistaken for progress). One that reads nothing for stallTimeoutMs has stopped reading, and is
-   * cut off: it would never finish a closing handshake either. Senders then get EXPIRE for it.
+   * cut off: it would never finish a closing handshake either. Senders then get EXPIRE for it. A
+   * peer that was not read from because it left its replies unread is read again once it reads.
    */
   private checkBacklogs(): void {
     const now = monotonicNow();
     const stalled: Array<Peer<S>> = [];
     for (const [peer, backlog] of this.backlogs) {
-      const buffered = this.ops.isOpen(peer.socket) ? this.ops.bufferedAmount(peer.socket) : 0;
+      const open = this.ops.isOpen(peer.socket);
+      const buffered = open ? this.ops.bufferedAmount(peer.socket) : 0;
+      const progress = buffered < backlog.buffered + (peer.sentChars - backlog.sentChars);
+      if (open && backlog.paused && (buffered === 0 || progress)) {
+        backlog.paused = false;
+        this.ops.resumeReading(peer.socket);
+      }
       if (buffered === 0) {
         this.backlogs.delete(peer);
         continue;
       }
-      if (buffered < backlog.buffered + (peer.sentChars - backlog.sentChars)) backlog.progressAt = now;
+      if (progress) backlog.progressAt = now;
       else if (now - backlog.progressAt >= this.config.stallTimeoutMs) stalled.push(peer);
       backlog.buffered = buffered;
       backlog.sentChars = peer.sentChars;

@@ -35,6 +35,8 @@ export interface RelayContext<S> {
   onRateLimited(peer: Peer<S>): void;
   /** Called when data waits in a peer's send buffer, so the owner can watch it for read progress. */
   onBacklog(peer: Peer<S>): void;
+  /** Called when a reply to `peer` was dropped because it does not read its replies: the owner stops reading it for a while. */
+  onRepliesUnread(peer: Peer<S>): void;
   now(): number;
   /** Frames other than heartbeats taken from peers so far (counted here, read by the transport's owner). */
   framesHandled: number;
@@ -102,9 +104,14 @@ export function sendToPeer<S>(ctx: RelayContext<S>, peer: Peer<S>, frame: string
   return true;
 }
 
-/** Answers the sender itself (an ERROR). Dropped while the sender is not reading what it already has. */
+/**
+ * Answers the sender itself (an ERROR). A sender that does not read its answers is not read either
+ * until it catches up: otherwise it could make the server parse frames and drop replies at full speed.
+ */
 export function reply<S>(ctx: RelayContext<S>, sender: Peer<S>, frame: string): void {
-  if (!sendToPeer(ctx, sender, frame)) ctx.logger.debug('reply dropped: sender not reading', { id: sender.id });
+  if (sendToPeer(ctx, sender, frame)) return;
+  ctx.logger.debug('reply dropped: sender not reading', { id: sender.id });
+  ctx.onRepliesUnread(sender);
 }
 
 /** The frame as an object with a string `type`, or undefined for anything else (bad JSON, arrays, scalars). */

@@ -89,6 +89,9 @@ const socketOps: PeerSocketOps<PeerSocket> = {
   stopReading(socket) {
     socket.pause();
   },
+  resumeReading(socket) {
+    socket.resume();
+  },
 };
 
 /** Shared listeners: one function for every socket (EventEmitter calls them with the socket as `this`). */

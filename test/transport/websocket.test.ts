@@ -1,8 +1,15 @@
 // The PeerJS WebSocket protocol over real sockets: admission, relay, queues, expiry, liveness, shutdown.
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import type { IncomingMessage } from 'node:http';
+import { connect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createSignalServer, type SignalServer } from '../../src/server.js';
-import type { Config } from '../../src/config.js';
+import { resolveConfig, type Config } from '../../src/config.js';
+import { silentLogger } from '../../src/logger.js';
+import { createMemoryBackend } from '../../src/cluster/memory.js';
+import { WebSocketTransport } from '../../src/transport/websocket.js';
 import { closeAll, connectPeer, connectRaw, nextMany, socketUrl, type TestClient } from '../support/peer-client.js';
 
 let server: SignalServer | undefined;
@@ -356,6 +363,32 @@ describe('shutdown', () => {
     await first;
     expect(await a.closed).toBe(1001);
     expect(await b.closed).toBe(1001);
+  });
+
+  it('answers an upgrade that arrives while shutting down with 503, as ws does', async () => {
+    // The transport alone, handed an upgrade on a real TCP connection after its close() began: what a
+    // request already being read when shutdown starts would meet.
+    const transport = new WebSocketTransport(resolveConfig({}), silentLogger, createMemoryBackend());
+    const listener = createNetServer();
+    listener.listen(0, '127.0.0.1');
+    await once(listener, 'listening');
+    const client = connect((listener.address() as AddressInfo).port, '127.0.0.1');
+    const [accepted] = (await once(listener, 'connection')) as [Socket];
+    let response = '';
+    client.on('data', (chunk: Buffer) => (response += chunk.toString('latin1')));
+    const closed = transport.close();
+    const request = {
+      method: 'GET',
+      url: '/peerjs/peerjs?key=peerjs&id=late&token=t',
+      headers: { upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-key': randomBytes(16).toString('base64'), 'sec-websocket-version': '13' },
+      socket: accepted,
+    } as unknown as IncomingMessage;
+    transport.handleUpgrade(request, accepted, Buffer.alloc(0));
+    await once(client, 'end');
+    expect(response).toMatch(/^HTTP\/1\.1 503 /);
+    await closed;
+    client.destroy();
+    listener.close();
   });
 
   it('terminates sockets that never finish the closing handshake after closeTimeoutMs', async () => {
