@@ -1,6 +1,7 @@
 // Public API: createSignalServer, resolveConfig and their types, nothing else.
 export { createSignalServer } from './server.js';
 export type { SignalServer, SignalServerOptions, ListeningInfo } from './server.js';
+export type { SignalingObserver, RefusalReason } from './signaling/observer.js';
 export { resolveConfig, DEFAULTS } from './config.js';
 export type { Config, LogLevel } from './config.js';
 export { createLogger } from './logger.js';

@@ -13,11 +13,14 @@ import { urlHost } from './hosts.js';
 import { WebSocketTransport } from './transport/websocket.js';
 import { createMemoryBackend } from './cluster/memory.js';
 import { createLazyRedisBackend } from './cluster/lazy-redis.js';
+import type { SignalingObserver } from './signaling/observer.js';
 import { VERSION } from './version.js';
 
 export interface SignalServerOptions {
   /** Where the server logs connections and problems. Default: silent. */
   logger?: Logger;
+  /** Told what happens to peers and messages, synchronously (metrics, summaries, transcripts). Default: nobody. */
+  observer?: SignalingObserver;
 }
 
 export interface ListeningInfo {
@@ -41,6 +44,10 @@ export interface SignalServer {
   readonly url: string | undefined;
   /** Number of connected peers. */
   readonly peerCount: number;
+  /** Open WebSocket connections, registered or not. */
+  readonly socketCount: number;
+  /** Messages waiting for absent peers, and their bytes as the queue caps count them. */
+  queued(): { messages: number; bytes: number };
   /** Signaling frames (all but heartbeats) received from peers since the start; a rate for monitoring. */
   readonly framesHandled: number;
 }
@@ -49,7 +56,7 @@ export function createSignalServer(partial: Partial<Config> = {}, options: Signa
   const config = resolveConfig(partial);
   const logger = options.logger ?? silentLogger;
   const cluster = config.redisUrl === undefined ? createMemoryBackend() : createLazyRedisBackend(config, logger);
-  const transport = new WebSocketTransport(config, logger, cluster);
+  const transport = new WebSocketTransport(config, logger, cluster, options.observer);
   const { peers } = transport;
   const startedAt = Date.now();
 
@@ -154,5 +161,9 @@ export function createSignalServer(partial: Partial<Config> = {}, options: Signa
     get peerCount() {
       return peers.count;
     },
+    get socketCount() {
+      return transport.sockets.size;
+    },
+    queued: () => peers.queued(),
   };
 }

@@ -14,6 +14,7 @@ import {
   isValidId,
   isValidToken,
 } from './protocol.js';
+import { noObserver, type RefusalReason, type SignalingObserver } from './observer.js';
 import { Realm, type Peer } from './realm.js';
 import {
   deliverFromRemote,
@@ -73,11 +74,15 @@ interface Backlog {
   paused: boolean;
 }
 
+/** Refuses a new socket: ERROR with `message` (ID-TAKEN without one), then close 1008; `why` is for the log. */
+type Refuse = (reason: RefusalReason, why: string, message?: string) => void;
+
 /** Milliseconds on a clock that never steps: a wall-clock jump must not rate-limit or time out every peer at once. */
 export const monotonicNow = (): number => performance.now();
 
 export class Peers<S> {
   readonly relay: RelayContext<S>;
+  readonly observer: SignalingObserver;
   private readonly realm: Realm<S>;
   private readonly config: Readonly<Config>;
   private readonly logger: Logger;
@@ -94,8 +99,15 @@ export class Peers<S> {
   private expiryAt = Infinity;
   private stopped = false;
 
-  constructor(config: Readonly<Config>, logger: Logger, ops: PeerSocketOps<S>, cluster: ClusterBackend) {
+  constructor(
+    config: Readonly<Config>,
+    logger: Logger,
+    ops: PeerSocketOps<S>,
+    cluster: ClusterBackend,
+    observer: SignalingObserver = noObserver,
+  ) {
     this.config = config;
+    this.observer = observer;
     this.logger = logger;
     this.ops = ops;
     this.cluster = cluster;
@@ -107,12 +119,15 @@ export class Peers<S> {
       cluster,
       config,
       logger,
+      observer,
       now: monotonicNow,
       framesHandled: 0,
       onQueued: (deadline) => this.armExpiry(deadline),
       onLeave: (peer) => this.unregister(peer, { code: CloseCode.NORMAL, reason: 'left', release: true, socket: 'handshake' }),
       onRateLimited: (peer) => {
         this.logger.warn('peer rate limited', { id: peer.id });
+        observer.refused('rate');
+        observer.errorSent(ExtraWireError.RATE_LIMITED);
         ops.send(peer.socket, errorFrame(ExtraWireError.RATE_LIMITED));
         this.unregister(peer, { code: CloseCode.POLICY_VIOLATION, reason: 'rate limit exceeded', release: true, socket: 'handshake' });
         ops.stopReading(peer.socket);
@@ -135,6 +150,11 @@ export class Peers<S> {
     return this.realm.size;
   }
 
+  /** Messages waiting for absent peers, and their bytes as the caps count them. */
+  queued(): { messages: number; bytes: number } {
+    return { messages: this.realm.queuedMessages, bytes: this.realm.queuedBytes };
+  }
+
   /** Whether `id` is registered here. */
   has(id: string): boolean {
     return this.realm.get(id) !== undefined;
@@ -148,21 +168,29 @@ export class Peers<S> {
   /** Takes a new socket: checks its query, claims its id (across the cluster if there is one) and registers it. */
   admit(socket: S, admission: Admission): void {
     const { key, id, token, ip } = admission;
-    const refuse = (frame: string, reason: string): void => {
-      this.logger.info('peer refused', { id: id !== null && isValidId(id) ? id : undefined, ip, reason });
-      this.ops.send(socket, frame);
-      this.ops.close(socket, CloseCode.POLICY_VIOLATION, reason);
+    const loggedId = id !== null && isValidId(id) ? id : undefined;
+    const refuse: Refuse = (reason, why, message) => {
+      this.logger.info('peer refused', { id: loggedId, ip, reason: why });
+      this.observer.refused(reason);
+      if (message === undefined) {
+        this.observer.idTaken(id ?? '');
+        this.ops.send(socket, ID_TAKEN_FRAME);
+      } else {
+        this.observer.errorSent(message);
+        this.ops.send(socket, errorFrame(message));
+      }
+      this.ops.close(socket, CloseCode.POLICY_VIOLATION, why);
     };
-    if (!key || !id || !token) return refuse(errorFrame(WireError.INVALID_WS_PARAMETERS), 'missing parameters');
-    if (!this.isKey(key)) return refuse(errorFrame(WireError.INVALID_KEY), 'invalid key');
-    if (!isValidId(id)) return refuse(errorFrame(ExtraWireError.INVALID_ID), 'invalid id');
-    if (!isValidToken(token)) return refuse(errorFrame(ExtraWireError.INVALID_TOKEN), 'invalid token');
+    if (!key || !id || !token) return refuse('parameters', 'missing parameters', WireError.INVALID_WS_PARAMETERS);
+    if (!this.isKey(key)) return refuse('key', 'invalid key', WireError.INVALID_KEY);
+    if (!isValidId(id)) return refuse('id', 'invalid id', ExtraWireError.INVALID_ID);
+    if (!isValidToken(token)) return refuse('token', 'invalid token', ExtraWireError.INVALID_TOKEN);
     if (this.config.tokenSecret !== undefined) {
       const check = verifyPeerToken(token, id, this.config.tokenSecret);
-      if (check === 'expired') return refuse(errorFrame(ExtraWireError.TOKEN_EXPIRED), 'expired token');
-      if (check !== 'ok') return refuse(errorFrame(ExtraWireError.TOKEN_REJECTED), `${check} token`);
+      if (check === 'expired') return refuse('token', 'expired token', ExtraWireError.TOKEN_EXPIRED);
+      if (check !== 'ok') return refuse('token', `${check} token`, ExtraWireError.TOKEN_REJECTED);
     }
-    if (this.claiming.has(id)) return refuse(ID_TAKEN_FRAME, 'id taken');
+    if (this.claiming.has(id)) return refuse('id-taken', 'id taken');
     if (!this.admissible(id, token, refuse)) return;
 
     const claim = this.cluster.claim(id, token);
@@ -180,20 +208,21 @@ export class Peers<S> {
       (error: Error) => {
         this.claiming.delete(id);
         this.logger.error('cluster claim failed', { id, reason: error.message });
+        this.observer.refused('cluster');
         this.ops.close(socket, CloseCode.INTERNAL_ERROR, 'cluster unavailable, try again');
       },
     );
   }
 
   /** The local checks: an id held here by a live socket with another token, and the concurrent limit. */
-  private admissible(id: string, token: string, refuse: (frame: string, reason: string) => void): boolean {
+  private admissible(id: string, token: string, refuse: Refuse): boolean {
     const existing = this.realm.get(id);
     if (existing !== undefined && this.ops.isOpen(existing.socket) && existing.token !== token) {
-      refuse(ID_TAKEN_FRAME, 'id taken');
+      refuse('id-taken', 'id taken');
       return false;
     }
     if (existing === undefined && this.realm.size >= this.config.concurrentLimit) {
-      refuse(errorFrame(WireError.CONNECTION_LIMIT_EXCEED), 'concurrent limit');
+      refuse('limit', 'concurrent limit', WireError.CONNECTION_LIMIT_EXCEED);
       return false;
     }
     return true;
@@ -205,9 +234,9 @@ export class Peers<S> {
     token: string,
     ip: string,
     claim: ClaimResult,
-    refuse: (frame: string, reason: string) => void,
+    refuse: Refuse,
   ): void {
-    if (claim.outcome === 'taken') return refuse(ID_TAKEN_FRAME, 'id taken on another instance');
+    if (claim.outcome === 'taken') return refuse('id-taken', 'id taken on another instance');
     if (!this.ops.isOpen(socket) || this.stopped) {
       // The client left while the claim was in flight.
       if (!this.has(id)) this.cluster.release(id);
@@ -239,6 +268,7 @@ export class Peers<S> {
     flushQueued(this.relay, peer);
     const reconnected = replaced !== undefined || claim.outcome === 'took-over';
     this.logger.info(reconnected ? 'peer reconnected' : 'peer connected', { id, ip });
+    this.observer.peerOpened(id, reconnected);
   }
 
   /**
@@ -252,6 +282,7 @@ export class Peers<S> {
       // A same-token socket may be claiming the id right now; its claim must not be undone.
       if (how.release && !this.claiming.has(peer.id)) this.cluster.release(peer.id);
       this.logger.info('peer disconnected', { id: peer.id, code: how.code, reason: how.reason });
+      this.observer.peerClosed(peer.id, how.code);
     }
     if (how.socket === 'terminate') this.ops.terminate(peer.socket);
     else if (how.socket === 'handshake') this.ops.close(peer.socket, how.code, how.reason ?? '');
@@ -365,6 +396,7 @@ export class Peers<S> {
       lost: (id) => {
         const peer = this.realm.get(id);
         if (peer === undefined) return;
+        this.observer.idTaken(id);
         reply(this.relay, peer, ID_TAKEN_FRAME);
         handOver(peer, CloseCode.POLICY_VIOLATION, 'id claimed on another instance');
       },

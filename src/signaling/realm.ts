@@ -68,6 +68,7 @@ export class Realm<S> {
   private readonly queues = new Map<string, DestinationQueue>();
   private readonly limits: QueueLimits;
   private totalBytes = 0;
+  private queuedCount = 0;
   /**
    * Every queued message in enqueue order. All messages share one expire timeout, so deadlines
    * are non-decreasing along it and expiry only ever looks at the head: no scan of all peers.
@@ -77,6 +78,16 @@ export class Realm<S> {
 
   constructor(limits: QueueLimits = UNLIMITED) {
     this.limits = limits;
+  }
+
+  /** Messages waiting for absent peers. */
+  get queuedMessages(): number {
+    return this.queuedCount;
+  }
+
+  /** What they are charged against the byte caps (text plus overheads). */
+  get queuedBytes(): number {
+    return this.totalBytes;
   }
 
   /** The peer registered as `id`, if any. */
@@ -133,6 +144,7 @@ export class Realm<S> {
       queue.bytes += size;
     }
     this.timeline.push(message);
+    this.queuedCount++;
     this.totalBytes += size;
     return true;
   }
@@ -143,6 +155,7 @@ export class Realm<S> {
     if (queue === undefined) return [];
     this.queues.delete(id);
     this.totalBytes -= queue.bytes;
+    this.queuedCount -= queue.messages.length;
     return queue.messages.map((message) => {
       const taken = { src: message.src, frame: message.frame };
       message.settled = true;
@@ -185,6 +198,7 @@ export class Realm<S> {
         this.totalBytes -= message.size;
         message.settled = true;
         message.frame = '';
+        this.queuedCount--;
       } else {
         kept.push(message);
       }
@@ -218,5 +232,6 @@ export class Realm<S> {
     this.timeline = [];
     this.timelineHead = 0;
     this.totalBytes = 0;
+    this.queuedCount = 0;
   }
 }

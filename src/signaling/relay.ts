@@ -3,6 +3,7 @@ import type { ClusterBackend, RemoteDelivery } from '../cluster/backend.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { ExtraWireError, MessageType, QUEUED_TYPES, errorFrame, expireFrame, isValidId } from './protocol.js';
+import type { SignalingObserver } from './observer.js';
 import type { Peer, Realm } from './realm.js';
 import { replaceSrc } from './set-src.js';
 
@@ -27,6 +28,7 @@ export interface RelayContext<S> {
   readonly cluster: ClusterBackend;
   readonly config: RelayConfig;
   readonly logger: Logger;
+  readonly observer: SignalingObserver;
   /** Called after a message was queued, so the owner can arm its expiry timer. */
   onQueued(deadline: number): void;
   /** Called when a peer asked to leave (LEAVE without dst). */
@@ -104,6 +106,12 @@ export function sendToPeer<S>(ctx: RelayContext<S>, peer: Peer<S>, frame: string
   return true;
 }
 
+/** Sends the sender an ERROR frame with `message` (one of the wire error strings). */
+export function replyError<S>(ctx: RelayContext<S>, sender: Peer<S>, message: string): void {
+  ctx.observer.errorSent(message);
+  reply(ctx, sender, errorFrame(message));
+}
+
 /**
  * Answers the sender itself (an ERROR). A sender that does not read its answers is not read either
  * until it catches up: otherwise it could make the server parse frames and drop replies at full speed.
@@ -132,7 +140,7 @@ export function handleFrame<S>(ctx: RelayContext<S>, sender: Peer<S>, text: stri
   ctx.framesHandled++;
   const fields = parseMessage(text);
   if (fields === undefined) {
-    reply(ctx, sender, errorFrame(ExtraWireError.INVALID_MESSAGE));
+    replyError(ctx, sender, ExtraWireError.INVALID_MESSAGE);
     return;
   }
   const type = fields.type as string;
@@ -163,9 +171,10 @@ export function handleFrame<S>(ctx: RelayContext<S>, sender: Peer<S>, text: stri
 function relay<S>(ctx: RelayContext<S>, sender: Peer<S>, type: string, fields: Record<string, unknown>, text: string): void {
   const dst = fields.dst;
   if (typeof dst !== 'string' || dst.length === 0) {
-    reply(ctx, sender, errorFrame(ExtraWireError.MISSING_DST));
+    replyError(ctx, sender, ExtraWireError.MISSING_DST);
     return;
   }
+  ctx.observer.relayed(type, sender.id, dst, text.length);
   deliver(ctx, { dst, src: sender.id, frame: withServerSrc(text, fields, sender.id), queueable: QUEUED_TYPES.has(type) });
 }
 
@@ -186,6 +195,7 @@ function deliverHere<S>(ctx: RelayContext<S>, delivery: RemoteDelivery): LocalOu
  */
 function refuseCongested<S>(ctx: RelayContext<S>, delivery: RemoteDelivery): void {
   ctx.logger.debug('message refused: destination not reading fast enough', { src: delivery.src, dst: delivery.dst });
+  ctx.observer.refused('congested');
   if (delivery.queueable) notifyUnavailable(ctx, delivery.src, delivery.dst);
 }
 
@@ -220,14 +230,17 @@ function deliverAbsent<S>(ctx: RelayContext<S>, delivery: RemoteDelivery): void 
   const deadline = ctx.now() + ctx.config.expireTimeoutMs;
   // Nobody can ever connect with an invalid id, and a full queue takes nothing more: answer at once.
   if (!isValidId(delivery.dst) || !ctx.realm.enqueue(delivery.src, delivery.dst, delivery.frame, deadline)) {
+    ctx.observer.refused('queue-full');
     notifyUnavailable(ctx, delivery.src, delivery.dst);
     return;
   }
+  ctx.observer.queued(delivery.src, delivery.dst);
   ctx.onQueued(deadline);
 }
 
 /** Tells `src` (here or on another instance) that `dst` is unavailable. */
 function notifyUnavailable<S>(ctx: RelayContext<S>, src: string, dst: string): void {
+  ctx.observer.expireSent(src, dst);
   deliver(ctx, { dst: src, src: dst, frame: expireFrame(dst, src), queueable: false });
 }
 

@@ -4,9 +4,10 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type ServerOptions } from 'ws';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import { CloseCode, ExtraWireError, HEARTBEAT_FRAME, errorFrame } from '../signaling/protocol.js';
+import { CloseCode, ExtraWireError, HEARTBEAT_FRAME } from '../signaling/protocol.js';
 import type { Peer } from '../signaling/realm.js';
-import { admitFrame, handleFrame, reply } from '../signaling/relay.js';
+import { admitFrame, handleFrame, replyError } from '../signaling/relay.js';
+import type { SignalingObserver } from '../signaling/observer.js';
 import { Peers, type PeerSocketOps } from '../signaling/peers.js';
 import type { ClusterBackend } from '../cluster/backend.js';
 import { clientAddress } from '../http/client-address.js';
@@ -100,7 +101,7 @@ function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
   if (peer === undefined) return;
   const relay = (this as PeerSocket).transport!.peers.relay;
   if (isBinary) {
-    if (admitFrame(relay, peer, data.length)) reply(relay, peer, errorFrame(ExtraWireError.BINARY_FRAME));
+    if (admitFrame(relay, peer, data.length)) replyError(relay, peer, ExtraWireError.BINARY_FRAME);
     return;
   }
   // Heartbeats are most of the traffic of an idle server: recognise the bytes without making a string.
@@ -154,10 +155,10 @@ export class WebSocketTransport {
   /** Open WebSocket connections per client address (only tracked when maxConnectionsPerIp is set). */
   private readonly connectionsByIp = new Map<string, number>();
 
-  constructor(config: Readonly<Config>, logger: Logger, cluster: ClusterBackend) {
+  constructor(config: Readonly<Config>, logger: Logger, cluster: ClusterBackend, observer?: SignalingObserver) {
     this.config = config;
     this.logger = logger;
-    this.peers = new Peers(config, logger, socketOps, cluster);
+    this.peers = new Peers(config, logger, socketOps, cluster, observer);
     this.socketPath = config.path === '/' ? '/peerjs' : `${config.path}/peerjs`;
     // `closeTimeout` is documented in ws's doc/ws.md (since ws 8.19) but not yet in @types/ws.
     const options: ServerOptions & { closeTimeout: number } = {
@@ -187,10 +188,12 @@ export class WebSocketTransport {
     socket.on('error', destroyOnError);
     const url = request.url ?? '/';
     if (this.closing) {
+      this.peers.observer.refused('shutdown');
       endRawResponse(socket, 503, request.method, 'server is shutting down; connect again in a moment');
       return;
     }
     if (!this.takesUpgrade(url)) {
+      this.peers.observer.refused('path');
       const pathname = url.split('?')[0];
       endRawResponse(socket, 404, request.method, `no WebSocket endpoint at ${pathname}; connect to ${this.socketPath}`);
       return;
@@ -203,6 +206,7 @@ export class WebSocketTransport {
     const allowed = this.config.allowedOrigins;
     if (allowed.length > 0 && !allowed.includes('*') && !allowed.includes(request.headers.origin ?? '')) {
       this.logger.info('upgrade refused', { reason: 'origin not allowed', origin: request.headers.origin ?? 'none' });
+      this.peers.observer.refused('origin');
       endRawResponse(socket, 403, request.method, 'this Origin may not connect; ask the operator to add it to --allowed-origins');
       return;
     }
@@ -210,6 +214,7 @@ export class WebSocketTransport {
     const limit = this.config.maxConnectionsPerIp;
     if (limit > 0 && (this.connectionsByIp.get(ip) ?? 0) >= limit) {
       this.logger.info('upgrade refused', { reason: 'too many connections from one address', ip });
+      this.peers.observer.refused('connections-per-ip');
       endRawResponse(socket, 429, request.method, 'too many connections from this address');
       return;
     }
