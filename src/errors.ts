@@ -13,10 +13,16 @@ export type PeerSignalErrorCode =
 /** An error with a stable `code`; tests and callers match on the code, never on the wording. */
 export class PeerSignalError extends Error {
   readonly code: PeerSignalErrorCode;
+  /**
+   * For PEER_SIGNAL_ERR_CONFIG: the Config key the value is wrong in, so a caller that took the value
+   * from somewhere else (the CLI's flags and env vars) can name that instead. Undefined when no one key is.
+   */
+  readonly field: string | undefined;
 
-  constructor(code: PeerSignalErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: PeerSignalErrorCode, message: string, options?: { cause?: unknown; field?: string }) {
     super(message, options);
     this.name = 'PeerSignalError';
     this.code = code;
+    this.field = options?.field;
   }
 }

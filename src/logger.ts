@@ -16,6 +16,8 @@ export interface LoggerOptions {
   level: LogLevel;
   /** JSON lines `{"time","level","event",...fields}` instead of text. */
   json: boolean;
+  /** Start text lines with an ISO timestamp (JSON lines always have `time`). Default true. */
+  time?: boolean;
   write(line: string): void;
   /** Colours a level label for text output; identity when colour is off. */
   colorLevel?: (level: Exclude<LogLevel, 'silent'>, label: string) => string;
@@ -63,12 +65,13 @@ export function createLogger(options: LoggerOptions): Logger {
   const threshold = SEVERITY[options.level];
   const colorLevel = options.colorLevel ?? ((_level, label) => label);
   const clock = createClock();
+  const stamp = options.time === false ? () => '' : () => `${clock()} `;
   const emit = (level: Exclude<LogLevel, 'silent'>, event: string, fields: LogFields = {}): void => {
     if (SEVERITY[level] < threshold) return;
     if (options.json) {
       options.write(formatJson(clock(), level, event, fields));
     } else {
-      options.write(`${colorLevel(level, level.padEnd(5))} ${event}${formatText(fields)}\n`);
+      options.write(`${stamp()}${colorLevel(level, level.padEnd(5))} ${event}${formatText(fields)}\n`);
     }
   };
   return {

@@ -40,6 +40,8 @@ describe('resolveConfig', () => {
     [{ sslKey: 'k' }, /sslKey and sslCert go together/],
     [{ cors: 'x' as unknown as string[] }, /cors/],
     [{ nonsense: 1 } as never, /unknown option "nonsense"/],
+    [{ cors: ['https://app*.example.com'] }, /cors: "https:\/\/app\*\.example\.com" has a \* that can never match/],
+    [{ allowedOrigins: ['https://*'] }, /allowedOrigins: .*https:\/\/\*\.example\.com/],
   ])('rejects %j', (partial, message) => {
     expect(() => resolveConfig(partial)).toThrowError(message);
     try {
@@ -47,5 +49,31 @@ describe('resolveConfig', () => {
     } catch (error) {
       expect((error as { code: string }).code).toBe('PEER_SIGNAL_ERR_CONFIG');
     }
+  });
+
+  it.each([
+    [{ port: -1 }, 'port'],
+    [{ host: '' }, 'host'],
+    [{ path: '/a b' }, 'path'],
+    [{ key: '' }, 'key'],
+    [{ redisUrl: 'http://x' }, 'redisUrl'],
+    [{ rateBytesBurst: 2048 }, 'rateBytesBurst'],
+    [{ allowedOrigins: ['https://a*.b'] }, 'allowedOrigins'],
+    [{ nonsense: 1 } as never, undefined],
+  ])('names the field of %j in the error (for the CLI to name its flag), and in the message (for library users)', (partial, field) => {
+    let caught: { code?: string; field?: string; message?: string } = {};
+    try {
+      resolveConfig(partial);
+    } catch (error) {
+      caught = error as typeof caught;
+    }
+    expect(caught.code).toBe('PEER_SIGNAL_ERR_CONFIG');
+    expect(caught.field).toBe(field);
+    if (field !== undefined) expect(caught.message!.startsWith(field)).toBe(true);
+  });
+
+  it('accepts origin wildcards it can match', () => {
+    const config = resolveConfig({ cors: ['*'], allowedOrigins: ['https://*.example.com', 'http://localhost:*'] });
+    expect(config.allowedOrigins).toEqual(['https://*.example.com', 'http://localhost:*']);
   });
 });

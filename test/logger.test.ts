@@ -2,9 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger, type LogFields } from '../src/logger.js';
 
-function capture(json: boolean, level: 'debug' | 'info' | 'warn' = 'info') {
+function capture(json: boolean, level: 'debug' | 'info' | 'warn' = 'info', time?: boolean) {
   const lines: string[] = [];
-  const logger = createLogger({ level, json, write: (line) => lines.push(line) });
+  const logger = createLogger({ level, json, time, write: (line) => lines.push(line) });
   return { logger, lines };
 }
 
@@ -37,8 +37,18 @@ describe('logger', () => {
   });
 
   it('writes text lines with quoted values where needed', () => {
-    const { logger, lines } = capture(false);
+    const { logger, lines } = capture(false, 'info', false);
     logger.info('peer connected', { id: 'a b', ip: '127.0.0.1', empty: '', gone: undefined });
     expect(lines).toEqual(['info  peer connected id="a b" ip=127.0.0.1 empty=""\n']);
+  });
+
+  it('starts text lines with an ISO timestamp unless told not to (--log-time off)', () => {
+    const stamped = capture(false);
+    stamped.logger.warn('redis connection lost', { url: 'redis://h:6379' });
+    expect(stamped.lines).toHaveLength(1);
+    expect(stamped.lines[0]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z warn  redis connection lost url=redis:\/\/h:6379\n$/);
+    const bare = capture(false, 'info', false);
+    bare.logger.warn('redis connection lost');
+    expect(bare.lines).toEqual(['warn  redis connection lost\n']);
   });
 });

@@ -2,11 +2,12 @@
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { DEFAULT_LOG_LEVEL, DEFAULTS, LOG_LEVELS, RANGES, type Config, type RangedField } from '../config.js';
+import type { PeerSignalError } from '../errors.js';
 import { usageError } from './output.js';
-import { checkSecret, collectOrigins, parseBooleanWord, parseBytesIn, parseIntegerIn } from './parse.js';
+import { checkSecret, collectOrigins, parseBytesIn, parseIntegerIn, parseOnOff, parseSwitchValue } from './parse.js';
 
-/** The heading an option appears under in --help ("<group> Options:"). */
-export type HelpGroup = 'Server' | 'Limits' | 'Security' | 'Cluster' | 'Output';
+/** The heading an option appears under in --help ("<group> Options:"), in the order of the table's rows. */
+export type HelpGroup = 'Basic' | 'Client Protocol' | 'Security' | 'Limits' | 'Cluster' | 'Output' | 'TLS';
 
 type Range = { readonly min: number; readonly max: number };
 
@@ -46,27 +47,28 @@ export interface ServeOption {
 }
 
 export const SERVE_OPTIONS: readonly ServeOption[] = [
-  { flags: '-p, --port <n>', group: 'Server', env: 'PORT', config: 'port', parse: 'integer', help: 'port to listen on; 0 picks a free one' },
-  { flags: '-H, --host <addr>', group: 'Server', env: 'HOST', config: 'host', help: 'address to bind (:: is all interfaces)' },
+  { flags: '-p, --port <n>', group: 'Basic', env: 'PORT', config: 'port', parse: 'integer', help: 'port to listen on; 0 picks a free one' },
+  { flags: '-H, --host <addr>', group: 'Basic', env: 'HOST', config: 'host', help: 'address to bind (:: is all interfaces)' },
   {
     flags: '--path <prefix>',
-    group: 'Server',
+    group: 'Basic',
     env: 'PATH_PREFIX',
     fallbackEnv: 'PEERSERVER_PATH',
     config: 'path',
     help: 'URL prefix of the API and WebSocket',
   },
-  { flags: '-k, --key <key>', group: 'Server', env: 'API_KEY', config: 'key', help: 'API key clients must use' },
+  { flags: '-k, --key <key>', group: 'Basic', env: 'API_KEY', config: 'key', help: 'API key clients must use' },
   {
     flags: '--allow-discovery',
-    group: 'Server',
+    group: 'Basic',
     env: 'ALLOW_DISCOVERY',
     config: 'allowDiscovery',
-    help: 'let GET {path}/{key}/peers list connected ids; the env var takes true/false/1/0/yes/no',
+    help: 'let GET {path}/{key}/peers list connected ids',
   },
+
   {
     flags: '--expire-timeout <ms>',
-    group: 'Server',
+    group: 'Client Protocol',
     env: 'PEER_SIGNAL_EXPIRE_TIMEOUT',
     config: 'expireTimeoutMs',
     parse: 'ms',
@@ -74,38 +76,55 @@ export const SERVE_OPTIONS: readonly ServeOption[] = [
   },
   {
     flags: '--alive-timeout <ms>',
-    group: 'Server',
+    group: 'Client Protocol',
     env: 'PEER_SIGNAL_ALIVE_TIMEOUT',
     config: 'aliveTimeoutMs',
     parse: 'ms',
     help: 'close peers silent (no frame, no pong) for this long',
   },
+
   {
-    flags: '--ssl-key <file>',
-    group: 'Server',
-    env: 'PEER_SIGNAL_SSL_KEY',
-    config: 'sslKey',
-    file: true,
-    help: 'PEM private key; with --ssl-cert serves HTTPS/WSS',
+    flags: '--cors <origin...>',
+    group: 'Security',
+    env: 'PEER_SIGNAL_CORS',
+    config: 'cors',
+    parse: collectOrigins,
+    help: 'allowed CORS origins, space- or comma-separated (default: reflect any origin)',
   },
   {
-    flags: '--ssl-cert <file>',
-    group: 'Server',
-    env: 'PEER_SIGNAL_SSL_CERT',
-    config: 'sslCert',
-    file: true,
-    help: 'PEM certificate chain; with --ssl-key serves HTTPS/WSS',
+    flags: '--allowed-origins <origin...>',
+    group: 'Security',
+    env: 'PEER_SIGNAL_ALLOWED_ORIGINS',
+    config: 'allowedOrigins',
+    parse: collectOrigins,
+    help: 'WebSocket Origin allow-list, space- or comma-separated (default: any)',
+  },
+  {
+    flags: '--admin-token <token>',
+    group: 'Security',
+    env: 'PEER_SIGNAL_ADMIN_TOKEN',
+    config: 'adminToken',
+    secret: true,
+    help: 'require Authorization: Bearer <token> for the peer list (prefer the env var)',
+  },
+  {
+    flags: '--token-secret <secret>',
+    group: 'Security',
+    env: 'PEER_SIGNAL_TOKEN_SECRET',
+    config: 'tokenSecret',
+    secret: true,
+    help: 'accept only ids with a token signed by this secret (prefer the env var)',
   },
   {
     flags: '--proxied',
-    group: 'Server',
+    group: 'Security',
     env: 'PEER_SIGNAL_PROXIED',
     config: 'proxied',
     help: 'trust X-Forwarded-For from a reverse proxy (the right-most entry, see --proxy-hops)',
   },
   {
     flags: '--proxy-hops <n>',
-    group: 'Server',
+    group: 'Security',
     env: 'PEER_SIGNAL_PROXY_HOPS',
     config: 'proxyHops',
     parse: 'integer',
@@ -218,39 +237,6 @@ export const SERVE_OPTIONS: readonly ServeOption[] = [
   },
 
   {
-    flags: '--cors <origin...>',
-    group: 'Security',
-    env: 'PEER_SIGNAL_CORS',
-    config: 'cors',
-    parse: collectOrigins,
-    help: 'allowed CORS origins, space- or comma-separated (default: reflect any origin)',
-  },
-  {
-    flags: '--allowed-origins <origin...>',
-    group: 'Security',
-    env: 'PEER_SIGNAL_ALLOWED_ORIGINS',
-    config: 'allowedOrigins',
-    parse: collectOrigins,
-    help: 'WebSocket Origin allow-list, space- or comma-separated (default: any)',
-  },
-  {
-    flags: '--admin-token <token>',
-    group: 'Security',
-    env: 'PEER_SIGNAL_ADMIN_TOKEN',
-    config: 'adminToken',
-    secret: true,
-    help: 'require Authorization: Bearer <token> for the peer list (prefer the env var)',
-  },
-  {
-    flags: '--token-secret <secret>',
-    group: 'Security',
-    env: 'PEER_SIGNAL_TOKEN_SECRET',
-    config: 'tokenSecret',
-    secret: true,
-    help: 'accept only ids with a token signed by this secret (prefer the env var)',
-  },
-
-  {
     flags: '--redis <url>',
     group: 'Cluster',
     env: 'REDIS_URL',
@@ -288,7 +274,40 @@ export const SERVE_OPTIONS: readonly ServeOption[] = [
     default: DEFAULT_LOG_LEVEL,
     help: 'log verbosity',
   },
+  {
+    flags: '--log-time <on|off>',
+    group: 'Output',
+    env: 'PEER_SIGNAL_LOG_TIME',
+    parse: parseOnOff,
+    default: 'on',
+    help: 'start text log lines with an ISO timestamp (JSON lines always have "time")',
+  },
+  { flags: '-q, --quiet', group: 'Output', help: 'log errors only, and print the listening line instead of the banner' },
   { flags: '--json', group: 'Output', help: 'machine-readable output: a JSON listening line, then JSON log lines' },
+  {
+    flags: '--metrics',
+    group: 'Output',
+    env: 'PEER_SIGNAL_METRICS',
+    config: 'metrics',
+    help: 'serve Prometheus metrics at GET /metrics and {path}/metrics (behind --admin-token when set); the env var takes true/false',
+  },
+
+  {
+    flags: '--ssl-key <file>',
+    group: 'TLS',
+    env: 'PEER_SIGNAL_SSL_KEY',
+    config: 'sslKey',
+    file: true,
+    help: 'PEM private key; with --ssl-cert serves HTTPS/WSS',
+  },
+  {
+    flags: '--ssl-cert <file>',
+    group: 'TLS',
+    env: 'PEER_SIGNAL_SSL_CERT',
+    config: 'sslCert',
+    file: true,
+    help: 'PEM certificate chain; with --ssl-key serves HTTPS/WSS',
+  },
 
   // The official `peerjs` CLI's spellings, so existing scripts keep working after renaming the command.
   { flags: '-t, --expire_timeout <ms>', aliasOf: '--expire-timeout' },
@@ -328,19 +347,23 @@ function parserOf(row: ServeOption): ArgParser | undefined {
 }
 
 function toOption(row: ServeOption): Option {
+  const canonical = row.aliasOf === undefined ? row : canonicalOf(row);
+  // A config switch takes an optional true/false, as the official peerjs docs write it (`--proxied true`,
+  // `--allow_discovery false`); bare, it still means true. Its variable goes through the same parser.
+  const booleanSwitch = canonical.config !== undefined && isSwitch(canonical);
+  const flags = booleanSwitch ? `${row.flags} [bool]` : row.flags;
+  const parse = booleanSwitch ? parseSwitchValue : parserOf(canonical);
   if (row.aliasOf !== undefined) {
-    const parse = parserOf(canonicalOf(row));
-    const option = new Option(row.flags).hideHelp();
+    const option = new Option(flags).hideHelp();
     return parse === undefined ? option : option.argParser(parse);
   }
-  const option = new Option(row.flags, row.help);
+  const option = new Option(flags, row.help);
   if (row.group !== undefined) option.helpGroup(`${row.group} Options:`);
   if (row.env !== undefined) option.env(row.env);
   const fallback = defaultOf(row);
   // Lists default to empty, which the help text words better than "(default: [])".
   if (fallback !== undefined && !Array.isArray(fallback)) option.default(fallback);
   if (row.choices !== undefined) option.choices(row.choices);
-  const parse = parserOf(row);
   if (parse !== undefined) option.argParser(parse);
   return option;
 }
@@ -355,38 +378,52 @@ function attributeName(row: ServeOption): string {
   return new Option(row.flags).attributeName();
 }
 
-/** commander sets a switch with .env() whenever the variable exists; we want ALLOW_DISCOVERY=false to mean off. */
-function envSwitch(envName: string): boolean {
-  const parsed = parseBooleanWord(process.env[envName] ?? '');
-  if (parsed === undefined) {
-    throw usageError(`environment variable ${envName} must be one of true/false/1/0/yes/no/on/off, got "${process.env[envName]}"`);
-  }
-  return parsed;
+interface Sourced {
+  value: unknown;
+  /** Where the value came from, as the user wrote it: the flag (an alias as typed) or the variable; the long flag for a default. */
+  label: string;
 }
 
-/** The option's value by precedence: its flag, an alias flag, its env var, the fallback env var, the default. */
-function valueOf(command: Command, row: ServeOption): unknown {
+/** The option's value by precedence (its flag, an alias flag, its env var, the fallback env var, the default) and its source. */
+function sourced(command: Command, row: ServeOption): Sourced {
   const values = command.opts();
   const name = attributeName(row);
   const source = command.getOptionValueSource(name);
   if (source !== 'cli') {
     const alias = SERVE_OPTIONS.find((candidate) => candidate.aliasOf === longFlag(row) && values[attributeName(candidate)] !== undefined);
-    if (alias !== undefined) return values[attributeName(alias)];
+    if (alias !== undefined) return { value: values[attributeName(alias)], label: longFlag(alias) };
   }
-  if (source === 'env' && isSwitch(row)) return envSwitch(row.env!);
-  if (source === 'default' && row.fallbackEnv !== undefined && process.env[row.fallbackEnv]) return process.env[row.fallbackEnv];
-  return values[name];
+  if (source === 'env') return { value: values[name], label: row.env! };
+  if (source === 'default' && row.fallbackEnv !== undefined && process.env[row.fallbackEnv]) {
+    return { value: process.env[row.fallbackEnv], label: row.fallbackEnv };
+  }
+  return { value: values[name], label: longFlag(row) };
 }
 
-function readPem(row: ServeOption, file: string): string {
+/** Where the CLI took a Config field from, as the user wrote it (`--path`, `PATH_PREFIX`), or undefined when no option feeds it. */
+export function configSource(command: Command, field: string): string | undefined {
+  const row = SERVE_OPTIONS.find((candidate) => candidate.config === field && candidate.aliasOf === undefined);
+  return row === undefined ? undefined : sourced(command, row).label;
+}
+
+/**
+ * resolveConfig's message names Config fields, for library users (`path must be ...`); the CLI's
+ * names the flag or variable each value came from instead (`--path must be ...`, `PATH_PREFIX must be ...`).
+ */
+export function configErrorMessage(command: Command, error: PeerSignalError): string {
+  const { field } = error;
+  const label = field === undefined ? undefined : configSource(command, field);
+  const message = label === undefined ? error.message : label + error.message.slice(field!.length);
+  // Any other field it mentions is camelCase (`raise rateBytesBurst or lower maxMessageSizeBytes`).
+  return message.replace(/\b[a-z]+(?:[A-Z][a-z]*)+\b/g, (word) => configSource(command, word) ?? word);
+}
+
+function readPem(label: string, file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (error) {
-    const flag = longFlag(row);
     const code = (error as NodeJS.ErrnoException).code ?? 'read error';
-    throw usageError(`cannot read the ${flag} file "${file}" (${code}); check the path (${flag} or ${row.env}) and its permissions`, {
-      cause: error,
-    });
+    throw usageError(`cannot read the ${label} file "${file}" (${code}); check the path and its permissions`, { cause: error });
   }
 }
 
@@ -394,15 +431,17 @@ function readPem(row: ServeOption, file: string): string {
 export function configFromOptions(command: Command): Partial<Config> {
   const rows = SERVE_OPTIONS.filter((row) => row.config !== undefined && row.aliasOf === undefined);
   const config: Partial<Record<keyof Config, unknown>> = {};
-  for (const row of rows) config[row.config!] = valueOf(command, row);
+  const labels: Partial<Record<keyof Config, string>> = {};
+  for (const row of rows) ({ value: config[row.config!], label: labels[row.config!] } = sourced(command, row));
   if ((config.sslKey === undefined) !== (config.sslCert === undefined)) {
-    throw usageError('--ssl-key and --ssl-cert go together: give both to serve HTTPS/WSS, or neither');
+    const [given, missing] = config.sslKey === undefined ? [labels.sslCert, '--ssl-key'] : [labels.sslKey, '--ssl-cert'];
+    throw usageError(`${given} needs ${missing} too: give both to serve HTTPS/WSS, or neither`);
   }
   for (const row of rows) {
     if (row.secret) checkSecret(longFlag(row), row.env!, config[row.config!] as string | undefined);
   }
   for (const row of rows) {
-    if (row.file && config[row.config!] !== undefined) config[row.config!] = readPem(row, config[row.config!] as string);
+    if (row.file && config[row.config!] !== undefined) config[row.config!] = readPem(labels[row.config!]!, config[row.config!] as string);
   }
   return config as Partial<Config>;
 }

@@ -1,5 +1,7 @@
-// stdout/stderr writers, the colour decision, the spinner factory, and the CLI's error type and exit codes.
+// stdout/stderr writers, the colour decision, the spinner factory, help examples, and the CLI's error type and exit codes.
+import { readFileSync } from 'node:fs';
 import chalk, { chalkStderr, type ChalkInstance } from 'chalk';
+import type { Command } from 'commander';
 import type { Ora } from 'ora';
 
 /** Exit codes: 0 success, 1 failure/unhealthy, 2 usage error, 128+n when a second signal forces the exit. */
@@ -41,6 +43,35 @@ export interface Output {
 }
 
 /**
+ * Whether this process is in the foreground of its terminal. A background job (`cmd &`, or under
+ * `timeout`, which starts its command in a process group of its own) that touches the terminal's
+ * modes is stopped by the kernel (SIGTTOU) until someone sends SIGCONT. Linux says it in
+ * /proc/self/stat: the process group (field 5) equals the terminal's foreground group (field 8).
+ * Elsewhere, assume the foreground.
+ */
+export function inForeground(readStat: () => string = () => readFileSync('/proc/self/stat', 'utf8')): boolean {
+  if (process.platform !== 'linux') return true;
+  let stat: string;
+  try {
+    stat = readStat();
+  } catch {
+    return true;
+  }
+  // The command name (field 2) is in parentheses and may hold spaces: count from after its ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return fields[2] !== undefined && fields[2] === fields[5];
+}
+
+/**
+ * Whether a spinner may run on stderr: a TTY with a positive width (ora loops forever on a
+ * zero-column terminal), in the foreground, not in CI, not TERM=dumb, not --json.
+ */
+export function spinnerAllowed(json: boolean, env: NodeJS.ProcessEnv, stderr: { isTTY?: boolean; columns?: number } = process.stderr): boolean {
+  if (json || stderr.isTTY !== true || env.CI === 'true' || env.TERM === 'dumb') return false;
+  return (stderr.columns ?? 0) > 0 && inForeground();
+}
+
+/**
  * chalk honours FORCE_COLOR, TERM=dumb and whether the stream is a TTY, but not NO_COLOR,
  * so NO_COLOR and --no-color are applied here. --json turns colour off for stdout too.
  */
@@ -51,7 +82,6 @@ export function createOutput(options: OutputOptions = {}, env: NodeJS.ProcessEnv
     chalkStderr.level = 0;
   }
   const json = options.json === true;
-  const interactive = process.stderr.isTTY === true && !json && env.CI !== 'true' && env.TERM !== 'dumb';
   return {
     json,
     out: chalk,
@@ -60,11 +90,41 @@ export function createOutput(options: OutputOptions = {}, env: NodeJS.ProcessEnv
     stdout: (text) => void process.stdout.write(text),
     stderr: (text) => void process.stderr.write(text),
     spinner: async (text) => {
-      if (!interactive) return undefined;
+      if (!spinnerAllowed(json, env)) return undefined;
       const { default: ora } = await import('ora');
-      return ora({ text, stream: process.stderr, color: noColor ? false : 'cyan' }).start();
+      // discardStdin would put the terminal in raw mode and read it: the CLI reads no input, and a
+      // process that changes the terminal's modes from the background is stopped.
+      return ora({ text, stream: process.stderr, color: noColor ? false : 'cyan', discardStdin: false }).start();
     },
   };
+}
+
+let outputErrorsIgnored = false;
+
+/**
+ * A reader that goes away (`peer-signal --help | head -1`) closes our stdout: what it did not read
+ * is its choice, not a failure of ours, so EPIPE ends nothing and prints no stack trace. The exit
+ * code stays the command's (0 for help and version). Other write errors still crash, except in a
+ * server (see {@link ignoreOutputErrors}).
+ */
+export function ignoreClosedOutput(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (outputErrorsIgnored || error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') return;
+      throw error;
+    });
+  }
+}
+
+/** A server keeps serving its peers whatever becomes of its output (a closed terminal, a full disk). */
+export function ignoreOutputErrors(): void {
+  outputErrorsIgnored = true;
+}
+
+/** Ends the command's --help with examples: each `[command line, what it does]` as a comment and the line. */
+export function addExamples(command: Command, examples: ReadonlyArray<readonly [string, string]>): Command {
+  const lines = examples.map(([line, comment]) => `  # ${comment}\n  ${line}`);
+  return command.addHelpText('after', `\nExamples:\n${lines.join('\n')}\n`);
 }
 
 /** How long a log line may wait for others to share its write. */

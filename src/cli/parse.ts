@@ -1,5 +1,6 @@
 // Value parsers for flags and environment variables; each throws commander's InvalidArgumentError with the allowed form.
 import { InvalidArgumentError } from 'commander';
+import { wildcardProblem } from '../http/origins.js';
 import { usageError } from './output.js';
 
 /** A whole number from min to max; `unit` (e.g. " of milliseconds") goes into the message. Serve options take their bounds from config.ts RANGES. */
@@ -28,7 +29,7 @@ export function parseBooleanWord(value: string): boolean | undefined {
   return undefined;
 }
 
-/** Collects `--cors a b,c` and `PEER_SIGNAL_CORS=a,b` into one list of origins. */
+/** Collects `--cors a b,c` and `PEER_SIGNAL_CORS=a,b` into one list of origins (`*` only where origins.ts can match it). */
 export function collectOrigins(value: string, previous: string[] | undefined): string[] {
   const origins = value
     .split(',')
@@ -38,6 +39,8 @@ export function collectOrigins(value: string, previous: string[] | undefined): s
     if (origin !== '*' && !/^[a-z][a-z0-9+.-]*:\/\/[^/\s]+\/?$/i.test(origin)) {
       throw new InvalidArgumentError(`"${origin}" is not an origin; write it as scheme://host[:port], e.g. https://app.example.com.`);
     }
+    const problem = wildcardProblem(origin);
+    if (problem !== undefined) throw new InvalidArgumentError(`${problem}.`);
   }
   return [...(previous ?? []), ...origins];
 }
@@ -103,4 +106,16 @@ export function checkSecret(flag: string, envName: string, value: string | undef
   if (value !== undefined && value.length < 16) {
     throw usageError(`${flag} (or ${envName}) must be at least 16 characters; use a long random value such as the output of openssl rand -base64 32`);
   }
+}
+
+/** A switch's optional value (`--proxied true`) or its variable: true/false/1/0/yes/no/on/off. */
+export function parseSwitchValue(value: string): boolean {
+  const parsed = parseBooleanWord(value);
+  if (parsed === undefined) throw new InvalidArgumentError('It must be one of true/false/1/0/yes/no/on/off.');
+  return parsed;
+}
+
+/** `--log-time on|off` (any switch spelling), as on or off. */
+export function parseOnOff(value: string): 'on' | 'off' {
+  return parseSwitchValue(value) ? 'on' : 'off';
 }

@@ -1,9 +1,9 @@
 // `peer-signal peers`: list the ids connected to a running server (GET {prefix}/{key}/peers), one per line or as JSON.
 import { Command, Option } from 'commander';
 import { DEFAULTS } from '../config.js';
-import { CliError, ExitCode, createOutput } from './output.js';
+import { CliError, addExamples, createOutput } from './output.js';
 import { parseIntegerIn } from './parse.js';
-import { httpGet, joinUrl, resolveBaseUrl } from './target.js';
+import { asObject, failureCode, httpGet, joinUrl, resolveTarget, type HttpAnswer } from './target.js';
 
 interface PeersOptions {
   url?: string;
@@ -15,37 +15,65 @@ interface PeersOptions {
   adminToken?: string;
 }
 
-async function runPeers(options: PeersOptions): Promise<void> {
+/** Where an option's value came from, as the user would write it: `from --key`, `from API_KEY`, or the default. */
+function sourceOf(command: Command, name: string, flag: string, envVar: string): string {
+  const source = command.getOptionValueSource(name);
+  return source === 'env' ? `from ${envVar}` : source === 'default' ? '(the default)' : `from ${flag}`;
+}
+
+async function runPeers(options: PeersOptions, command: Command): Promise<void> {
   const output = createOutput({ color: options.color, json: options.json });
-  const base = resolveBaseUrl(options.url);
-  const url = joinUrl(base, `/${encodeURIComponent(options.key)}/peers`);
-  let answer;
-  try {
+  const target = resolveTarget(options.url);
+  let base = target.base;
+  /** Reports a failure: one error line, and with --json also a JSON document on stdout (as health does). */
+  const fail = (message: string): never => {
+    if (options.json) output.stdout(JSON.stringify({ url: base.href, error: message }) + '\n');
+    throw new CliError(message);
+  };
+  const get = async (url: URL): Promise<HttpAnswer> => {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (options.adminToken !== undefined) headers.authorization = `Bearer ${options.adminToken}`;
-    answer = await httpGet(url, options.timeout, headers, options.insecure === true);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw new CliError(`no server answered at ${base.href} (${code}); start one with peer-signal, or pass --url`);
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(answer.body);
-  } catch {
-    body = undefined;
+    try {
+      return await httpGet(url, { timeoutMs: options.timeout, headers, insecure: options.insecure === true });
+    } catch (error) {
+      return fail(`no server answered at ${base.href} (${failureCode(error)}); start one with peer-signal, or pass --url`);
+    }
+  };
+  const suffix = `/${encodeURIComponent(options.key)}/peers`;
+  let url = joinUrl(base, suffix);
+  let answer = await get(url);
+  if (answer.status === 404 && !target.pathGiven) {
+    // The prefix was assumed (a bare origin): a server started with --path / describes itself at the root.
+    const root = await get(new URL('/', base));
+    const path = asObject(root.json)?.path;
+    if (typeof path !== 'string') {
+      fail(
+        `${base.origin} answered, but has no peer list under ${base.pathname}; ` +
+          `pass --url ${base.origin}/<path> with the --path that server was started with`,
+      );
+    }
+    base = new URL(`${base.origin}${path === '/' ? '' : String(path)}`);
+    url = joinUrl(base, suffix);
+    answer = await get(url);
   }
   if (answer.status === 401) {
-    const reason = body !== null && typeof body === 'object' && 'error' in body ? String(body.error) : 'unauthorized';
+    const reason = String(asObject(answer.json)?.error ?? 'unauthorized');
     if (/admin token/i.test(reason)) {
-      throw new CliError(`${base.href} needs an admin token for the peer list; pass --admin-token or set PEER_SIGNAL_ADMIN_TOKEN`);
+      // Whatever an older server says, a token that was sent and answered 401 was refused, not missing.
+      if (options.adminToken !== undefined) {
+        const from = sourceOf(command, 'adminToken', '--admin-token', 'PEER_SIGNAL_ADMIN_TOKEN');
+        fail(`${base.href} refused the admin token ${from}; pass the token that server was started with`);
+      }
+      fail(`${base.href} needs an admin token for the peer list; pass --admin-token or set PEER_SIGNAL_ADMIN_TOKEN`);
     }
     if (/discovery/i.test(reason)) {
-      throw new CliError(`peer discovery is off on ${base.href}; restart that server with --allow-discovery (or ALLOW_DISCOVERY=true)`);
+      fail(`peer discovery is off on ${base.href}; restart that server with --allow-discovery (or ALLOW_DISCOVERY=true)`);
     }
-    throw new CliError(`${base.href} refused the key (${reason}); pass the server's key with --key or API_KEY`);
+    fail(`${base.href} refused the key ${sourceOf(command, 'key', '--key', 'API_KEY')} (${reason}); pass the server's key with --key or API_KEY`);
   }
+  const body = answer.json;
   if (answer.status !== 200 || !Array.isArray(body) || !body.every((id) => typeof id === 'string')) {
-    throw new CliError(`${url.href} answered HTTP ${answer.status} without a list of peers; check --url points at peer-signal`, ExitCode.FAILURE);
+    fail(`${url.href} answered HTTP ${answer.status} without a list of peers; check that --url points at peer-signal`);
   }
   const ids = body as string[];
   if (options.json) {
@@ -57,13 +85,19 @@ async function runPeers(options: PeersOptions): Promise<void> {
 }
 
 export function createPeersCommand(): Command {
-  return new Command('peers')
+  const command = new Command('peers')
     .description('list the peer ids connected to a running server (needs --allow-discovery on the server)')
     .addOption(new Option('--url <url>', 'server URL (default: built from HOST, PORT and PATH_PREFIX)'))
     .addOption(new Option('-k, --key <key>', 'the server key').env('API_KEY').default(DEFAULTS.key))
     .addOption(new Option('--timeout <ms>', 'time limit for the request').default(3000).argParser(parseIntegerIn(1, 600_000)))
     .addOption(new Option('--admin-token <token>', "the server's admin token, if it has one").env('PEER_SIGNAL_ADMIN_TOKEN'))
     .addOption(new Option('--insecure', 'accept self-signed HTTPS certificates'))
-    .addOption(new Option('--json', 'print a JSON array of ids'))
-    .action(async (options: PeersOptions) => runPeers(options));
+    .addOption(new Option('--json', 'print a JSON array of ids (failures as {"url","error"})'))
+    .action(async (options: PeersOptions, self: Command) => runPeers(options, self));
+  return addExamples(command, [
+    ['peer-signal peers', 'the server HOST, PORT and PATH_PREFIX describe (default 127.0.0.1:9000)'],
+    ['peer-signal peers --url http://127.0.0.1:9000/signal --key sekret', 'a server started with --path /signal --key sekret'],
+    ['PEER_SIGNAL_ADMIN_TOKEN=... peer-signal peers', 'a server started with an admin token'],
+    ['peer-signal peers --json | jq length', 'how many peers are connected'],
+  ]);
 }

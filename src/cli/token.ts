@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import { isValidId } from '../signaling/protocol.js';
 import { createPeerToken } from '../tokens.js';
-import { createOutput, usageError } from './output.js';
+import { addExamples, createOutput, usageError } from './output.js';
 import { checkSecret, parseDurationSeconds } from './parse.js';
 
 interface TokenOptions {
@@ -31,11 +31,15 @@ function runToken(id: string, options: TokenOptions): void {
 }
 
 export function createTokenCommand(): Command {
-  return new Command('token')
+  const command = new Command('token')
     .description('mint a signed token that lets <id> connect to a server started with --token-secret')
     .argument('<id>', 'the peer id the token is for')
     .addOption(new Option('--ttl <duration>', 'lifetime: seconds, or 90s, 15m, 1h, 7d').default(3600, '1h').argParser(parseDurationSeconds))
     .addOption(new Option('--token-secret <secret>', "the server's secret (prefer the env var)").env('PEER_SIGNAL_TOKEN_SECRET'))
     .addOption(new Option('--json', 'print {"id","token","expiresAt"}'))
     .action((id: string, options: TokenOptions) => runToken(id, options));
+  return addExamples(command, [
+    ['PEER_SIGNAL_TOKEN_SECRET=... peer-signal token alice', 'a token for the id alice, valid for an hour'],
+    ['peer-signal token alice --ttl 7d --json', 'valid for a week, as {"id","token","expiresAt"}'],
+  ]);
 }

@@ -1,7 +1,9 @@
 // End-to-end tests of the built CLI (bin/peer-signal.js → dist/cli.js): output, config precedence, errors, commands, shutdown.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createServer } from 'node:http';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -9,6 +11,8 @@ import {
   BIN,
   EXIT_TIMEOUT_MS,
   ROOT,
+  SHELL_BIN,
+  TERMINAL_AVAILABLE,
   cleanup,
   closeNetServer,
   connectPeer,
@@ -17,9 +21,11 @@ import {
   freedPort,
   httpGet,
   occupyPort,
+  readListening,
   runCli,
   socketUrl,
   spawnCli,
+  spawnInTerminal,
   startServer,
   stderrLines,
   within,
@@ -176,16 +182,38 @@ describe('usage errors: one error line, nothing on stdout, exit 2', () => {
     ['PORT=abc', ['--host', '127.0.0.1'], { PORT: 'abc' }, /\bPORT\b/],
     ['--expire-timeout 5s', ['--expire-timeout', '5s', ...SAFE], {}, /--expire-timeout.*5s|5s.*--expire-timeout/],
     ['--expire_timeout 5s', ['--expire_timeout', '5s', ...SAFE], {}, /5s/],
-    ['ALLOW_DISCOVERY=maybe', SAFE, { ALLOW_DISCOVERY: 'maybe' }, /ALLOW_DISCOVERY.*maybe/],
+    ['ALLOW_DISCOVERY=maybe', SAFE, { ALLOW_DISCOVERY: 'maybe' }, /ALLOW_DISCOVERY.*maybe|maybe.*ALLOW_DISCOVERY/],
     ['unknown flag --prot', ['--prot', '0', ...SAFE], {}, /--prot\b.*--port\b/],
-    ['unknown command helth', ['helth', ...SAFE], {}, /helth.*\bhealth\b/],
+    ['unknown command helth', ['helth', ...SAFE], {}, /^error: unknown command 'helth' \(did you mean health\?\)/],
     ['--ssl-key without --ssl-cert', ['--ssl-key', join(ROOT, 'package.json'), ...SAFE], {}, /--ssl-cert/],
     ['a missing certificate file', ['--ssl-key', '/nonexistent/peer-signal.key', '--ssl-cert', '/nonexistent/peer-signal.crt', ...SAFE], {}, /nonexistent/],
     ['--log-level loud', ['--log-level', 'loud', ...SAFE], {}, /loud/],
+    // serve takes no arguments: a word near a command's name is a mistyped command, anything else does not belong.
+    ['serve extra', ['serve', 'extra'], {}, /^error: unexpected argument 'extra'/],
+    ['extra', ['extra'], {}, /^error: unexpected argument 'extra'/],
+    ['--port 0 serve extra', ['--port', '0', 'serve', 'extra'], {}, /^error: unexpected argument 'extra'/],
+    // Each error names the flag or the environment variable the value came from, not the Config field.
+    ["API_KEY=''", SAFE, { API_KEY: '' }, /^error: API_KEY must be 1-128 characters/],
+    ["-k 'with space'", ['-k', 'with space', ...SAFE], {}, /^error: --key must be 1-128 characters/],
+    ["--path 'no slash'", ['--path', 'no slash', ...SAFE], {}, /^error: --path must be a plain URL path/],
+    ["PATH_PREFIX='a b'", SAFE, { PATH_PREFIX: 'a b' }, /^error: PATH_PREFIX must be a plain URL path/],
+    ["PEERSERVER_PATH='a?b'", SAFE, { PEERSERVER_PATH: 'a?b' }, /^error: PEERSERVER_PATH must be a plain URL path/],
+    ["HOST=''", ['--port', '0'], { HOST: '' }, /^error: HOST must not be empty/],
+    ["-H ''", ['-H', '', '--port', '0'], {}, /^error: --host must not be empty/],
+    ['--redis http://x', ['--redis', 'http://x', ...SAFE], {}, /^error: --redis must look like redis:\/\//],
+    ['REDIS_URL=http://x', SAFE, { REDIS_URL: 'http://x' }, /^error: REDIS_URL must look like redis:\/\//],
+    ['--rate-bytes-burst below the message size', ['--rate-bytes-burst', '2048', ...SAFE], {}, /^error: --rate-bytes-burst \(2048\) is smaller than --max-message-size/],
+    ['PEER_SIGNAL_RATE_BYTES_BURST below the message size', SAFE, { PEER_SIGNAL_RATE_BYTES_BURST: '2048' }, /^error: PEER_SIGNAL_RATE_BYTES_BURST .* raise PEER_SIGNAL_RATE_BYTES_BURST or lower --max-message-size/],
+    ['--cors with a * in the host', ['--cors', 'https://app*.example.com', ...SAFE], {}, /'--cors <origin\.\.\.>'.*https:\/\/\*\.example\.com/],
+    ['PEER_SIGNAL_ALLOWED_ORIGINS=https://*', SAFE, { PEER_SIGNAL_ALLOWED_ORIGINS: 'https://*' }, /PEER_SIGNAL_ALLOWED_ORIGINS.*http:\/\/localhost:\*/],
+    ['--ssl-cert without --ssl-key', ['--ssl-cert', join(ROOT, 'package.json'), ...SAFE], {}, /^error: --ssl-cert needs --ssl-key/],
+    ['an unreadable PEER_SIGNAL_SSL_KEY', SAFE, { PEER_SIGNAL_SSL_KEY: '/nonexistent/k', PEER_SIGNAL_SSL_CERT: '/nonexistent/c' }, /^error: cannot read the PEER_SIGNAL_SSL_KEY file/],
   ])('%s', async (_name, args: string[], env: Record<string, string>, mentions: RegExp) => {
     const result = await runCli(args, { env });
     const line = expectOneErrorLine(result);
     expect(line).toMatch(mentions);
+    // The Config field names are for library users.
+    expect(line).not.toMatch(/^error: (key|path|host|redisUrl|rateBytesBurst|cors|allowedOrigins)\b/);
     expect(result.code).toBe(2);
   });
 
@@ -391,5 +419,314 @@ describe('shutdown', () => {
     const result = await server.process.waitForExit(EXIT_TIMEOUT_MS);
     expect(Date.now() - secondAt).toBeLessThan(2500);
     expect(result.code).toBe(code);
+  });
+});
+
+/** Text without ANSI escapes and carriage returns (a terminal's output). */
+function plainText(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '');
+}
+
+/** Whether this machine can bind the IPv6 loopback. */
+async function ipv6LoopbackAvailable(): Promise<boolean> {
+  const probe = createNetServer();
+  return new Promise((resolve) => {
+    probe.once('error', () => resolve(false));
+    probe.listen(0, '::1', () => probe.close(() => resolve(true)));
+  });
+}
+
+/** A terminal's environment: no CI flag, a real TERM, so a spinner may run. */
+const TERMINAL_ENV = { CI: undefined, TERM: 'xterm-256color' };
+
+describe.skipIf(!TERMINAL_AVAILABLE)('health --wait in a terminal ends by its deadline', () => {
+  // `timeout -s KILL 12` bounds each run: a health that misses its deadline is killed and exits 137, not 1.
+  // `; exit $?` keeps the shell from exec'ing timeout, which as the session's leader could not make a group of its own.
+  it.each([
+    ['a zero-column terminal, in the foreground', 'stty cols 0 rows 0; timeout --foreground -s KILL 12', false],
+    ['the background (timeout gives its command a process group of its own)', 'stty cols 80 rows 24; timeout -s KILL 12', false],
+    ['an 80-column terminal, in the foreground (the spinner runs)', 'stty cols 80 rows 24; timeout --foreground -s KILL 12', true],
+  ])('%s: exits 1 with one error line', async (_name, prefix, spins) => {
+    const port = await freedPort();
+    const terminal = spawnInTerminal(`${prefix} ${SHELL_BIN} health --url http://127.0.0.1:${port} --wait 2; exit $?`, { env: TERMINAL_ENV });
+    const result = await terminal.waitForExit(20_000);
+    const text = plainText(result.stdout);
+    expect(result.code, text).toBe(1);
+    expect(text).toMatch(new RegExp(`error: no server answered at http://127\\.0\\.0\\.1:${port}/health .* after waiting 2s`));
+    // The spinner's text shows it ran; where it must not, nothing but the error line is written.
+    expect(text.includes('waiting for'), text).toBe(spins);
+  });
+});
+
+describe('a closed stdout ends the process quietly', () => {
+  it.each([[['--help']], [['--version']], [['health', '--help']], [['serve', '--help']]])(
+    '%j closed after the first line: exit 0, nothing on stderr (5 times)',
+    async (args) => {
+      for (let run = 0; run < 5; run++) {
+        const result = await spawnCli(args, { closeStdout: 'after-first-line' }).waitForExit();
+        expect(result.stderr).toBe('');
+        expect(result.code).toBe(0);
+      }
+    },
+  );
+
+  it.each([
+    [['--help'], 0],
+    [['--version'], 0],
+    [['token', 'alice', '--token-secret', 'a-long-enough-test-secret'], 0],
+    [['health', '--json', '--url', 'http://127.0.0.1:9/peerjs'], 1],
+  ])('%j closed before anything is written: exit %i, no stack trace', async (args, code) => {
+    const result = await spawnCli(args, { closeStdout: 'at-once' }).waitForExit();
+    expect(result.stderr).not.toMatch(/EPIPE|\n\s+at /);
+    expect(result.code).toBe(code);
+  });
+
+  it('`peer-signal --help | head -1` in a shell: exit 0, no stack trace (5 times)', async () => {
+    for (let run = 0; run < 5; run++) {
+      const result = await runCli([], { exec: ['sh', '-c', `{ ${SHELL_BIN} --help; echo "status=$?" >&2; } | head -1`] });
+      expect(result.stdout).toMatch(/^Usage: peer-signal/);
+      expect(result.stderr).toBe('status=0\n');
+    }
+  });
+});
+
+describe.skipIf(!TERMINAL_AVAILABLE)('the banner on a terminal', () => {
+  /** Starts a server in a terminal and returns its banner, once printed. */
+  async function banner(args: string): Promise<string> {
+    const server = spawnInTerminal(`exec timeout --foreground -s KILL 60 ${SHELL_BIN} --port 0 ${args}`, { env: TERMINAL_ENV });
+    await server.waitForLine((line) => line.includes('Press Ctrl-C'));
+    return plainText(server.stdout);
+  }
+
+  it('brackets an IPv6 host (-H ::1) in its URLs and in the new Peer(...) snippet', async (context) => {
+    if (!(await ipv6LoopbackAvailable())) context.skip();
+    const text = await banner('-H ::1');
+    const port = /http:\/\/\[::1\]:(\d+)\/peerjs/.exec(text)?.[1];
+    expect(port, text).toBeDefined();
+    expect(text).toContain(`ws://[::1]:${port}/peerjs/peerjs`);
+    expect(text).toContain(`new Peer({ host: '[::1]', port: ${port}, path: '/peerjs', key: 'peerjs' })`);
+    expect(text).not.toMatch(/reachable from other machines/i);
+  });
+
+  it('bound to all interfaces (0.0.0.0), lists each network URL and says it is reachable from other machines', async () => {
+    const text = await banner('-H 0.0.0.0');
+    const port = /Local\s+http:\/\/127\.0\.0\.1:(\d+)\/peerjs/.exec(text)?.[1];
+    expect(port, text).toBeDefined();
+    expect(text).toMatch(/reachable from other machines/i);
+    const addresses = Object.values(networkInterfaces())
+      .flat()
+      .filter((entry) => entry !== undefined && !entry.internal && entry.family === 'IPv4')
+      .map((entry) => entry!.address);
+    for (const address of addresses) expect(text).toMatch(new RegExp(`Network\\s+http://${address.replace(/\./g, '\\.')}:${port}/peerjs`));
+  });
+
+  it('with --quiet prints only the plain listening line', async () => {
+    const server = spawnInTerminal(`exec timeout --foreground -s KILL 60 ${SHELL_BIN} --port 0 --host 127.0.0.1 -q`, { env: TERMINAL_ENV });
+    const line = await server.waitForLine((text) => text.includes('listening'));
+    expect(plainText(line)).toMatch(LISTENING_LINE);
+    expect(plainText(server.stdout).trim()).toBe(plainText(line).trim());
+  });
+});
+
+describe('warnings: one stderr line, and the server starts anyway', () => {
+  it.each([
+    ['--alive-timeout 3000', ['--alive-timeout', '3000'], {}, /^warning: --alive-timeout 3000 is shorter than the peerjs client's 5000 ms heartbeat/],
+    ['PEER_SIGNAL_ALIVE_TIMEOUT=1000', [], { PEER_SIGNAL_ALIVE_TIMEOUT: '1000' }, /^warning: PEER_SIGNAL_ALIVE_TIMEOUT 1000 is shorter/],
+    ['--redis-optional without --redis', ['--redis-optional'], {}, /^warning: --redis-optional does nothing without --redis/],
+  ])('%s', async (_name, args: string[], env: Record<string, string>, expected: RegExp) => {
+    const server = await startServer(args, { env });
+    server.process.signal('SIGTERM');
+    const result = await server.process.waitForExit();
+    expect(result.code).toBe(0);
+    const warnings = stderrLines(result).filter((line) => line.startsWith('warning:'));
+    expect(warnings, result.stderr).toHaveLength(1);
+    expect(warnings[0]).toMatch(expected);
+  });
+
+  it('none with --quiet, and none for --alive-timeout 5000', async () => {
+    const servers = await Promise.all([startServer(['--alive-timeout', '1000', '-q']), startServer(['--alive-timeout', '5000'])]);
+    for (const server of servers) server.process.signal('SIGTERM');
+    for (const server of servers) expect((await server.process.waitForExit()).stderr).not.toMatch(/warning/);
+  });
+});
+
+describe('switches take the official docs\' optional true/false', () => {
+  it.each([
+    ['--allow-discovery true', ['--allow-discovery', 'true'], {}, true],
+    ['--allow-discovery false', ['--allow-discovery', 'false'], {}, false],
+    ['--allow_discovery true', ['--allow_discovery', 'true'], {}, true],
+    ['--allow_discovery false', ['--allow_discovery', 'false'], {}, false],
+    ['--allow-discovery off beats ALLOW_DISCOVERY=on', ['--allow-discovery', 'off'], { ALLOW_DISCOVERY: 'on' }, false],
+    ['--allow-discovery before another flag', ['--allow-discovery', '--key', 'k3y'], {}, true],
+  ])('%s', async (_name, args: string[], env: Record<string, string>, on: boolean) => {
+    const server = await startServer(args, { env });
+    const key = args.includes('k3y') ? 'k3y' : 'peerjs';
+    const answer = await httpGet(`${server.url}/${key}/peers`);
+    expect(answer.status === 200).toBe(on);
+  });
+
+  it.each([
+    ['--proxied true', ['--proxied', 'true'], '203.0.113.9'],
+    ['--proxied (bare)', ['--proxied'], '203.0.113.9'],
+    ['--proxied false', ['--proxied', 'false'], '127.0.0.1'],
+  ])('%s', async (_name, args: string[], ip: string) => {
+    const server = await startServer(args);
+    await connectPeer(server.url, 'a', { headers: { 'x-forwarded-for': '203.0.113.9' } });
+    const stderr = await server.process.waitForStderr(/peer connected/);
+    expect(stderr).toMatch(new RegExp(`peer connected id=a ip=${ip.replace(/\./g, '\\.')}\\n`));
+  });
+
+  it('--proxied maybe is a usage error naming the flag', async () => {
+    const result = await runCli(['--proxied', 'maybe', '--port', '0', '--host', '127.0.0.1']);
+    expect(expectOneErrorLine(result)).toMatch(/--proxied.*maybe.*true\/false/);
+    expect(result.code).toBe(2);
+  });
+});
+
+describe('peers and an admin token', () => {
+  const adminToken = 'admin-token-0123456789';
+
+  it.each([
+    ['a wrong --admin-token', ['--admin-token', 'wrong-token-0123456789'], {}, /refused the admin token from --admin-token/],
+    ['a wrong PEER_SIGNAL_ADMIN_TOKEN', [], { PEER_SIGNAL_ADMIN_TOKEN: 'wrong-token-0123456789' }, /refused the admin token from PEER_SIGNAL_ADMIN_TOKEN/],
+    ['no token', [], {}, /needs an admin token.*--admin-token/],
+  ])('%s', async (_name, args: string[], env: Record<string, string>, expected: RegExp) => {
+    const server = await startServer(['--allow-discovery', '--admin-token', adminToken]);
+    const result = await runCli(['peers', '--url', server.url, ...args], { env });
+    const line = expectOneErrorLine(result);
+    expect(line).toMatch(expected);
+    expect(line).not.toContain('wrong-token');
+    expect(result.code).toBe(1);
+  });
+});
+
+describe('health and peers given only the origin of a server with a custom path', () => {
+  it('health --url http://host:port reaches a server started with --path /signal', async () => {
+    const server = await startServer(['--path', '/signal']);
+    const result = await runCli(['health', '--url', `http://127.0.0.1:${server.port}`]);
+    expect(result.code, result.stderr).toBe(0);
+  });
+
+  it('health with a path the server does not have says so, not "start a server"', async () => {
+    const server = await startServer(['--path', '/signal']);
+    const result = await runCli(['health', '--url', `http://127.0.0.1:${server.port}/wrong`]);
+    const line = expectOneErrorLine(result);
+    expect(line).toMatch(/HTTP 404/);
+    expect(line).not.toMatch(/start a server/);
+    expect(result.code).toBe(1);
+  });
+
+  it('peers finds the path of a server started with --path / from its info document', async () => {
+    const server = await startServer(['--path', '/', '--allow-discovery']);
+    await connectPeer(server.url, 'alice');
+    const result = await runCli(['peers', '--url', `http://127.0.0.1:${server.port}`]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toBe('alice\n');
+  });
+
+  it('peers given the bare origin of a server with --path /signal finds the path from the root document', async () => {
+    const server = await startServer(['--path', '/signal', '--allow-discovery']);
+    const origin = `http://127.0.0.1:${server.port}`;
+    const result = await runCli(['peers', '--json', '--url', origin]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual([]);
+  });
+
+  it('peers given an origin where no peer-signal answers says exactly what to pass, not "start a server"', async () => {
+    // A plain HTTP server that answers 404 to everything: a server, but not one that describes its path.
+    const other = createServer((_request, response) => response.writeHead(404).end());
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    try {
+      const origin = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+      const result = await runCli(['peers', '--url', origin]);
+      const line = expectOneErrorLine(result);
+      expect(line).toContain(`--url ${origin}/<path>`);
+      expect(line).not.toMatch(/start (a server|one)/);
+      expect(result.code).toBe(1);
+    } finally {
+      await new Promise((resolve) => other.close(resolve));
+    }
+  });
+});
+
+describe('peers --json reports failures as JSON', () => {
+  it('discovery off: {"url","error"} on stdout, exit 1', async () => {
+    const server = await startServer();
+    const result = await runCli(['peers', '--json', '--url', server.url]);
+    expect(result.code).toBe(1);
+    expect(result.stdout.trimEnd().split('\n')).toHaveLength(1);
+    expect(JSON.parse(result.stdout)).toMatchObject({ url: server.url, error: expect.stringMatching(/--allow-discovery/) });
+  });
+
+  it('nothing listening: {"url","error"} on stdout, exit 1', async () => {
+    const port = await freedPort();
+    const result = await runCli(['peers', '--json', '--url', `http://127.0.0.1:${port}/peerjs`]);
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.stdout)).toMatchObject({ url: `http://127.0.0.1:${port}/peerjs`, error: expect.stringMatching(/no server answered/) });
+  });
+});
+
+describe('log lines', () => {
+  const ISO = '\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z';
+
+  it('start with an ISO timestamp and show an IPv4 client on a dual-stack listener as plain IPv4', async () => {
+    const server = spawnCli(['--port', '0', '--host', '::']);
+    const { port } = await readListening(server);
+    await connectPeer(`http://127.0.0.1:${port}/peerjs`, 'a');
+    const stderr = await server.waitForStderr(/peer connected/);
+    expect(stderr).toMatch(new RegExp(`^${ISO} info  peer connected id=a ip=127\\.0\\.0\\.1$`, 'm'));
+    expect(stderr).not.toContain('::ffff:');
+  });
+
+  it.each([
+    ['--log-time off', ['--log-time', 'off'], {}],
+    ['PEER_SIGNAL_LOG_TIME=off', [], { PEER_SIGNAL_LOG_TIME: 'off' }],
+  ])('%s leaves the timestamp out', async (_name, args: string[], env: Record<string, string>) => {
+    const server = await startServer(args, { env });
+    await connectPeer(server.url, 'a');
+    const stderr = await server.process.waitForStderr(/peer connected/);
+    expect(stderr).toMatch(/^info  peer connected id=a ip=127\.0\.0\.1$/m);
+  });
+
+  it('-q logs nothing but errors', async () => {
+    const server = await startServer(['-q']);
+    const peer = await connectPeer(server.url, 'a');
+    peer.ws.close();
+    await peer.closed;
+    // A second connection shows the first one's lines would have been written by now.
+    await connectPeer(server.url, 'b');
+    server.process.signal('SIGTERM');
+    const result = await server.process.waitForExit();
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(`peer-signal listening on ${server.url}\n`);
+    expect(result.stderr).toBe('');
+  });
+});
+
+describe('help', () => {
+  it('--help groups the server options: basic, client protocol, security, limits, cluster, output, TLS', async () => {
+    const result = await runCli(['--help']);
+    expect(result.code).toBe(0);
+    const headings = result.stdout.split('\n').filter((line) => / Options:$/.test(line));
+    expect(headings).toEqual([
+      'Basic Options:',
+      'Client Protocol Options:',
+      'Security Options:',
+      'Limits Options:',
+      'Cluster Options:',
+      'Output Options:',
+      'TLS Options:',
+    ]);
+  });
+
+  it.each([['serve'], ['health'], ['peers'], ['token']])('%s --help ends with examples of that command', async (name) => {
+    const result = await runCli([name, '--help']);
+    expect(result.code).toBe(0);
+    const examples = result.stdout.slice(result.stdout.lastIndexOf('\nExamples:\n'));
+    expect(examples, result.stdout).toMatch(/^\nExamples:\n/);
+    const commands = examples.split('\n').filter((line) => line.startsWith('  ') && !line.startsWith('  #'));
+    expect(commands.length).toBeGreaterThanOrEqual(2);
+    if (name !== 'serve') for (const line of commands) expect(line).toContain(`peer-signal ${name}`);
   });
 });

@@ -1,5 +1,5 @@
 // Spawn helpers for end-to-end tests of the built CLI: start processes, read their output, bound every wait, kill by PID.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -58,6 +58,11 @@ export interface SpawnOptions {
   cwd?: string;
   /** Program and leading arguments; default `[node, bin/peer-signal.js]`. */
   exec?: readonly string[];
+  /**
+   * Close the reading end of stdout, as `| head -1` does: before the process writes anything
+   * (`at-once`), or once the first line arrived (`after-first-line`).
+   */
+  closeStdout?: 'at-once' | 'after-first-line';
 }
 
 export interface CliProcess {
@@ -109,11 +114,13 @@ export function spawnCli(args: readonly string[], options: SpawnOptions = {}): C
   child.stdout!.setEncoding('utf8');
   child.stderr!.setEncoding('utf8');
   let partial = '';
+  if (options.closeStdout === 'at-once') child.stdout!.destroy();
   child.stdout!.on('data', (chunk: string) => {
     stdout += chunk;
     const pieces = (partial + chunk).split('\n');
     partial = pieces.pop()!;
     lines.push(...pieces);
+    if (options.closeStdout === 'after-first-line' && lines.length > 0) child.stdout!.destroy();
     notify();
   });
   child.stderr!.on('data', (chunk: string) => {
@@ -246,6 +253,24 @@ export async function killAll(): Promise<void> {
   for (const handle of running) killProcess(handle);
   await within(Promise.all(running.map((handle) => handle.exited)), EXIT_TIMEOUT_MS, 'killing leftover processes');
 }
+
+/** Whether util-linux `script` (a pseudo-terminal for a command) and coreutils `timeout` are installed. */
+export const TERMINAL_AVAILABLE =
+  spawnSync('script', ['-qec', 'true', '/dev/null'], { stdio: 'ignore' }).status === 0 &&
+  spawnSync('timeout', ['1', 'true'], { stdio: 'ignore' }).status === 0;
+
+/**
+ * Runs a shell command line in a pseudo-terminal (util-linux `script`), so stdin, stdout and stderr
+ * are a TTY, as in an interactive terminal. Everything the command writes arrives on stdout (with
+ * CR LF line ends); the exit code is the command line's. The command line should bound itself
+ * (`timeout -s KILL`): killing `script` leaves a command that ignores the hangup running.
+ */
+export function spawnInTerminal(commandLine: string, options: SpawnOptions = {}): CliProcess {
+  return spawnCli([], { ...options, exec: ['script', '-qec', commandLine, '/dev/null'] });
+}
+
+/** `node bin/peer-signal.js` quoted for a shell command line. */
+export const SHELL_BIN = `'${process.execPath}' '${BIN}'`;
 
 /** Runs a command to completion; rejects (after killing it) if it does not exit within timeoutMs. */
 export function runCli(args: readonly string[], options: SpawnOptions = {}, timeoutMs = EXIT_TIMEOUT_MS): Promise<ExitResult> {

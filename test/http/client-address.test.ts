@@ -48,13 +48,21 @@ describe('clientAddress', () => {
     { name: 'two header lines are one list, one hop', lines: ['198.51.100.1, 198.51.100.2', '203.0.113.7'], hops: 1, expected: '203.0.113.7' },
     { name: 'two header lines are one list, two hops', lines: ['198.51.100.1, 203.0.113.7', '10.0.0.2'], hops: 2, expected: '203.0.113.7' },
     { name: 'fewer entries than hops: the left-most', lines: ['203.0.113.7, 10.0.0.2'], hops: 3, expected: '203.0.113.7' },
-    { name: 'an IPv6 entry is kept as written', lines: ['198.51.100.1, ::ffff:203.0.113.7'], hops: 1, expected: '::ffff:203.0.113.7' },
+    { name: 'an IPv6 entry is kept as written', lines: ['198.51.100.1, 2001:db8::7'], hops: 1, expected: '2001:db8::7' },
+    { name: 'an IPv4-mapped entry is plain IPv4', lines: ['198.51.100.1, ::ffff:203.0.113.7'], hops: 1, expected: '203.0.113.7' },
     { name: 'an empty header', lines: [''], hops: 1, expected: SOCKET },
     { name: 'an empty entry where the client should be', lines: ['203.0.113.7, '], hops: 1, expected: SOCKET },
     { name: 'a whitespace entry where the client should be', lines: ['203.0.113.7,   , 10.0.0.2'], hops: 2, expected: SOCKET },
     { name: 'fewer entries than hops, the left-most empty', lines: [', 10.0.0.2'], hops: 3, expected: SOCKET },
   ])('$name', async ({ lines, hops, expected }) => {
     expect(await addressFor(lines, hops)).toBe(expected);
+  });
+
+  it('gives an IPv4-mapped socket address (a dual-stack listener) as plain IPv4', () => {
+    const request = { headers: {}, socket: { remoteAddress: '::ffff:127.0.0.1' } };
+    expect(clientAddress(request, 0)).toBe('127.0.0.1');
+    expect(clientAddress(request, 1)).toBe('127.0.0.1');
+    expect(clientAddress({ headers: {}, socket: { remoteAddress: '::1' } }, 0)).toBe('::1');
   });
 
   it('reads header lines handed over as an array (a hand-built request) as one list', () => {
