@@ -4,11 +4,15 @@ import { describe, expect, it } from 'vitest';
 import { SERVE_OPTIONS, defaultOf, isSwitch, longFlag, type ServeOption } from '../src/cli/options.js';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-const section = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('## Client configuration'));
+/** From the `## Configuration` heading to the next `## ` heading (its `###` subsections included). */
+const start = readme.search(/^## Configuration$/m);
+const end = readme.indexOf('\n## ', start + 1);
+const section = start === -1 ? '' : readme.slice(start, end === -1 ? undefined : end);
 const rows = section
   .split('\n')
   .filter((line) => line.startsWith('| `-'))
-  .map((line) => line.split('|').map((cell) => cell.trim()))
+  // Cells split on unescaped pipes; a pipe inside a cell is written `\|` (as in `--log-time <on\|off>`).
+  .map((line) => line.split(/(?<!\\)\|/).map((cell) => cell.trim().replaceAll('\\|', '|')))
   .map(([, flag, env, fallback]) => ({ flag: flag!, env: env!, fallback: fallback! }));
 
 const longOf = (cell: string): string => /--[a-z-]+/.exec(cell)![0];

@@ -10,7 +10,7 @@ import { ROOT, cleanEnv, cleanup, httpGet, readListening, runCli, spawnCli } fro
 const run = promisify(execFile);
 const NPM_TIMEOUT_MS = 30_000;
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-const ALLOWED_TOP_LEVEL = new Set(['package.json', 'README.md', 'LICENSE']);
+const ALLOWED_TOP_LEVEL = new Set(['package.json', 'README.md', 'LICENSE', 'SECURITY.md']);
 
 /** npm without the npm_* variables a parent `npm test` exports, and with our node first on PATH for the bin's shebang. */
 function npmEnv(): NodeJS.ProcessEnv {
@@ -64,7 +64,7 @@ afterAll(() => {
 });
 
 describe('npm package', () => {
-  it('holds only bin/, dist/, package.json, README.md and LICENSE', async () => {
+  it('holds only bin/, dist/, package.json, README.md, SECURITY.md and LICENSE', async () => {
     const paths = packed.files.map((file) => file.path);
     const unexpected = paths.filter((path) => !path.startsWith('bin/') && !path.startsWith('dist/') && !ALLOWED_TOP_LEVEL.has(path));
     expect(unexpected).toEqual([]);
