@@ -1,5 +1,7 @@
 // Config type, the one DEFAULTS object, and resolveConfig(): the only way a config is made.
 import { PeerSignalError } from './errors.js';
+import { wildcardProblem } from './http/origins.js';
+import { checkFaultSpec, type FaultSpec } from './signaling/faults.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'silent'];
@@ -73,6 +75,8 @@ export interface Config {
   adminToken: string | undefined;
   /** When set, a peer's token must be an HMAC of its id and an expiry under this secret (see tokens.ts). Default none. */
   tokenSecret: string | undefined;
+  /** Serve Prometheus metrics at `GET /metrics` and `{path}/metrics` (behind `adminToken` when set). Default false. */
+  metrics: boolean;
   /** Cluster mode: `redis://[:password@]host:port[/db]` or `rediss://`. Default none (a single instance). */
   redisUrl: string | undefined;
   /** Prefix of every Redis key and channel, so several clusters can share one Redis. Default `peer-signal:`. */
@@ -81,6 +85,11 @@ export interface Config {
   redisOptional: boolean;
   /** A cluster instance that stops renewing its lease for this long is dead and its ids are freed, in ms. Default 10000. */
   clusterLeaseMs: number;
+  /**
+   * Fault injection in force from the start (for testing applications): drop or delay relayed
+   * messages by type, e.g. `{ drop: { CANDIDATE: 0.5 }, delayMs: { OFFER: 200 }, seed: 1 }`. Default none.
+   */
+  faults: FaultSpec | undefined;
 }
 
 /** The only place defaults live. */
@@ -114,10 +123,12 @@ export const DEFAULTS: Readonly<Config> = Object.freeze({
   allowedOrigins: Object.freeze([]) as readonly string[],
   adminToken: undefined,
   tokenSecret: undefined,
+  metrics: false,
   redisUrl: undefined,
   redisPrefix: 'peer-signal:',
   redisOptional: false,
   clusterLeaseMs: 10000,
+  faults: undefined,
 });
 
 /** Largest value a Node timer accepts (about 24.8 days). */
@@ -149,8 +160,14 @@ export const RANGES = {
 /** A Config field that is an integer with a range in {@link RANGES}. */
 export type RangedField = keyof typeof RANGES;
 
+/**
+ * Every message starts with the field it is about (`port must be ...`), so the error's `field` is read
+ * from there: the CLI names the flag or variable the value came from instead.
+ */
 function configError(message: string): PeerSignalError {
-  return new PeerSignalError('PEER_SIGNAL_ERR_CONFIG', message);
+  const first = /^[A-Za-z]+/.exec(message)?.[0];
+  const field = first !== undefined && Object.hasOwn(DEFAULTS, first) ? first : undefined;
+  return new PeerSignalError('PEER_SIGNAL_ERR_CONFIG', message, { field });
 }
 
 function checkInteger(name: RangedField, value: unknown): number {
@@ -170,6 +187,10 @@ function checkString(name: string, value: unknown): string {
 function checkOrigins(name: string, value: unknown): readonly string[] {
   if (!Array.isArray(value) || value.some((origin) => typeof origin !== 'string')) {
     throw configError(`${name} must be an array of origin strings such as "https://app.example.com"`);
+  }
+  for (const origin of value as string[]) {
+    const problem = wildcardProblem(origin);
+    if (problem !== undefined) throw configError(`${name}: ${problem}`);
   }
   return Object.freeze((value as string[]).map((origin) => origin.replace(/\/+$/, '')));
 }
@@ -241,6 +262,7 @@ export function resolveConfig(partial: Partial<Config> = {}): Readonly<Config> {
       throw configError(`${name} must be a string of at least 16 characters (use a long random value)`);
     }
   }
+  if (typeof merged.metrics !== 'boolean') throw configError('metrics must be a boolean');
   if (merged.redisUrl !== undefined) {
     let protocol = '';
     try {
@@ -257,5 +279,12 @@ export function resolveConfig(partial: Partial<Config> = {}): Readonly<Config> {
   }
   if (typeof merged.redisOptional !== 'boolean') throw configError('redisOptional must be a boolean');
   checkInteger('clusterLeaseMs', merged.clusterLeaseMs);
+  if (merged.faults !== undefined) {
+    try {
+      merged.faults = Object.freeze(checkFaultSpec(merged.faults));
+    } catch (error) {
+      throw configError(`faults: ${(error as Error).message}`);
+    }
+  }
   return Object.freeze(merged);
 }

@@ -1,6 +1,8 @@
 // Public API: createSignalServer, resolveConfig and their types, nothing else.
 export { createSignalServer } from './server.js';
-export type { SignalServer, SignalServerOptions, ListeningInfo } from './server.js';
+export type { SignalServer, SignalServerOptions, ListeningInfo, PeerClientOptions } from './server.js';
+export { startSignalServer } from './start.js';
+export type { StartedSignalServer } from './start.js';
 export type { SignalingObserver, RefusalReason } from './signaling/observer.js';
 export { resolveConfig, DEFAULTS } from './config.js';
 export type { Config, LogLevel } from './config.js';

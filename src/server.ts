@@ -13,7 +13,8 @@ import { urlHost } from './hosts.js';
 import { WebSocketTransport } from './transport/websocket.js';
 import { createMemoryBackend } from './cluster/memory.js';
 import { createLazyRedisBackend } from './cluster/lazy-redis.js';
-import type { SignalingObserver } from './signaling/observer.js';
+import { createLazyMetrics } from './metrics/lazy-metrics.js';
+import { combineObservers, type SignalingObserver } from './signaling/observer.js';
 import { VERSION } from './version.js';
 
 export interface SignalServerOptions {
@@ -23,13 +24,31 @@ export interface SignalServerOptions {
   observer?: SignalingObserver;
 }
 
+/** The options to pass to `new Peer(id, options)` of the `peerjs` client to reach this server. */
+export interface PeerClientOptions {
+  /** As a URL needs it: `127.0.0.1`, or `[::1]` for an IPv6 address. */
+  host: string;
+  port: number;
+  path: string;
+  key: string;
+  secure: boolean;
+}
+
 export interface ListeningInfo {
   /** Base URL of the HTTP API, e.g. `http://127.0.0.1:9000/peerjs` (an all-interfaces bind shows 127.0.0.1). */
   url: string;
+  /** The signaling WebSocket's URL, e.g. `ws://127.0.0.1:9000/peerjs/peerjs` (without the query the client adds). */
+  wsUrl: string;
   /** The bound port (useful with port 0). */
   port: number;
   /** The bound address as the OS reports it. */
   host: string;
+  /** The normalized path prefix (`--path`). */
+  path: string;
+  /** Whether it serves HTTPS/WSS. */
+  secure: boolean;
+  /** What to pass to `new Peer(id, client)`. */
+  client: PeerClientOptions;
 }
 
 export interface SignalServer {
@@ -56,7 +75,19 @@ export function createSignalServer(partial: Partial<Config> = {}, options: Signa
   const config = resolveConfig(partial);
   const logger = options.logger ?? silentLogger;
   const cluster = config.redisUrl === undefined ? createMemoryBackend() : createLazyRedisBackend(config, logger);
-  const transport = new WebSocketTransport(config, logger, cluster, options.observer);
+  // The sources are read at scrape time only, after `transport` below exists.
+  const metrics = config.metrics
+    ? createLazyMetrics({
+        version: VERSION,
+        peerCount: () => transport.peers.count,
+        socketCount: () => transport.sockets.size,
+        queued: () => transport.peers.queued(),
+        framesHandled: () => transport.peers.relay.framesHandled,
+        clusterStatus: config.redisUrl === undefined ? undefined : () => cluster.status(transport.peers.count),
+      })
+    : undefined;
+  const observer = combineObservers([metrics?.observer, options.observer].filter((watcher) => watcher !== undefined));
+  const transport = new WebSocketTransport(config, logger, cluster, observer);
   const { peers } = transport;
   const startedAt = Date.now();
 
@@ -70,6 +101,7 @@ export function createSignalServer(partial: Partial<Config> = {}, options: Signa
       yield* cluster.remoteIds();
     },
     clusterStatus: () => cluster.status(peers.count),
+    metrics: metrics?.scrape,
     generateId: () => {
       let id = randomUUID();
       while (peers.has(id) || cluster.isRemote(id)) id = randomUUID();
@@ -89,6 +121,7 @@ export function createSignalServer(partial: Partial<Config> = {}, options: Signa
 
   const listenOnce = async (): Promise<ListeningInfo> => {
     if (closePromise !== undefined) throw new PeerSignalError('PEER_SIGNAL_ERR_LISTEN', 'the server was closed; create a new one');
+    await metrics?.start();
     try {
       await cluster.start(peers.clusterHooks());
     } catch (error) {
@@ -116,10 +149,17 @@ export function createSignalServer(partial: Partial<Config> = {}, options: Signa
     }
     httpServer.on('error', (error) => logger.error('server error', { reason: error.message }));
     const address = httpServer.address() as AddressInfo;
+    const host = urlHost(address.address);
+    const base = config.path === '/' ? '' : config.path;
+    const secure = scheme === 'https';
     listening = {
-      url: `${scheme}://${urlHost(address.address)}:${address.port}${config.path === '/' ? '' : config.path}`,
+      url: `${scheme}://${host}:${address.port}${base}`,
+      wsUrl: `${secure ? 'wss' : 'ws'}://${host}:${address.port}${base}/peerjs`,
       port: address.port,
       host: address.address,
+      path: config.path,
+      secure,
+      client: { host, port: address.port, path: config.path, key: config.key, secure },
     };
     return listening;
   };

@@ -2,11 +2,12 @@
 import { Command, CommanderError, Option } from 'commander';
 import { chalkStderr } from 'chalk';
 import { VERSION } from '../version.js';
-import { CliError, ExitCode } from './output.js';
+import { CliError, ExitCode, ignoreClosedOutput } from './output.js';
 import { createHealthCommand } from './health.js';
 import { createPeersCommand } from './peers.js';
 import { createServeCommand } from './serve.js';
 import { createTokenCommand } from './token.js';
+import { createTranscriptCommand } from './transcript.js';
 
 /** commander prints suggestions on a second line; we promise one line per error. */
 function oneLine(text: string): string {
@@ -28,18 +29,21 @@ function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(oneLine(text)) });
   const serve = createServeCommand();
-  for (const command of [serve, createHealthCommand(), createPeersCommand(), createTokenCommand()]) {
+  for (const command of [serve, createHealthCommand(), createPeersCommand(), createTokenCommand(), createTranscriptCommand()]) {
     addCommonOptions(command);
     command.exitOverride().configureOutput({ outputError: (text, write) => write(oneLine(text)) });
     program.addCommand(command, command.name() === 'serve' ? { isDefault: true } : undefined);
   }
-  // `peer-signal --help` is what people run: show the server's options there too, not only under `serve --help`.
+  // `peer-signal --help` is what people run: show the server's options there too, not only under `serve --help`:
+  // its option groups, from the first heading to before the trailing "Options:" group (help, shown above).
   program.addHelpText('after', () => {
     const serveHelp = serve.helpInformation();
-    const options = serveHelp.slice(serveHelp.indexOf('Options:') + 'Options:'.length);
+    const end = serveHelp.search(/^Options:$/m);
+    const groups = serveHelp.slice(serveHelp.search(/^\S.* Options:$/m), end === -1 ? undefined : end);
     return (
-      `\nServer options (peer-signal [serve] [options]):${options.trimEnd()}\n` +
-      '\nExamples:\n  peer-signal --port 9000 --allow-discovery\n  peer-signal health --wait 10\n  peer-signal peers --json\n'
+      `\nServer options (peer-signal [serve] [options]):\n\n${groups.trimEnd()}\n` +
+      '\nExamples:\n  peer-signal --port 9000 --allow-discovery\n  peer-signal health --wait 10\n  peer-signal peers --json\n' +
+      '  peer-signal serve --help   # more examples (also health --help, peers --help, token --help)\n'
     );
   });
   return program;
@@ -55,6 +59,7 @@ function isHealthCommand(argv: readonly string[]): boolean {
 }
 
 async function main(argv: string[]): Promise<void> {
+  ignoreClosedOutput();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -19,6 +19,8 @@ export interface RemoteDelivery {
   readonly queueable: boolean;
   /** Already passed on by an instance the destination had left: delivered there or treated as absent, never passed on again. */
   readonly forwarded?: boolean;
+  /** A notice from the server itself (an EXPIRE telling a sender that a peer is unavailable), not a relayed message. */
+  readonly notice?: boolean;
 }
 
 /** Calls from the backend into the signaling core. */

@@ -1,7 +1,8 @@
-// The HTTP API as a plain node:http handler: health, server info, id, peers, CORS; JSON 404 for everything else.
+// The HTTP API as a plain node:http handler: health, server info, id, peers, metrics, CORS; JSON 404 for everything else.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config.js';
 import { createSecretMatcher } from '../secrets.js';
+import { originMatcher, type OriginMatcher } from './origins.js';
 import type { ClusterStatus } from '../cluster/backend.js';
 
 /** What the routes need to know about the running server. */
@@ -16,11 +17,15 @@ export interface RouteContext {
   clusterStatus(): ClusterStatus | undefined;
   /** A fresh id no connected peer holds. */
   generateId(): string;
+  /** The Prometheus exposition for GET /metrics; absent when metrics are off, and the route is then a 404. */
+  metrics?(): Promise<{ contentType: string; body: string }>;
 }
 
 type RouteHandler = (request: IncomingMessage, response: ServerResponse, query: URLSearchParams) => void;
 
 const ALLOWED_METHODS = 'GET, HEAD, OPTIONS';
+const ADMIN_TOKEN_REFUSED =
+  'the admin token was refused: it is not the one this server was started with (--admin-token or PEER_SIGNAL_ADMIN_TOKEN)';
 /** Shared by every request without a query string; never mutated. */
 const NO_QUERY = new URLSearchParams();
 
@@ -46,11 +51,10 @@ function sendJson(request: IncomingMessage, response: ServerResponse, status: nu
   send(request, response, status, 'application/json; charset=utf-8', JSON.stringify(value));
 }
 
-/** Sets CORS headers when the request's Origin is allowed: any origin by default or with "*", else only the listed ones. */
-function applyCors(config: Readonly<Config>, request: IncomingMessage, response: ServerResponse): boolean {
+/** Sets CORS headers when the request's Origin is allowed: any origin by default or with "*", else those `--cors` matches. */
+function applyCors(corsAllows: OriginMatcher, request: IncomingMessage, response: ServerResponse): boolean {
   const origin = request.headers.origin;
-  if (origin === undefined) return false;
-  if (config.cors.length > 0 && !config.cors.includes('*') && !config.cors.includes(origin)) return false;
+  if (origin === undefined || !corsAllows(origin)) return false;
   response.setHeader('Access-Control-Allow-Origin', origin);
   return true;
 }
@@ -74,6 +78,7 @@ export function createRequestHandler(ctx: RouteContext): (request: IncomingMessa
   const base = config.path === '/' ? '' : config.path;
   const isKey = createSecretMatcher(config.key);
   const isAdminToken = createSecretMatcher(config.adminToken ?? '');
+  const corsAllows = originMatcher(config.cors);
 
   const health = (): Record<string, unknown> => {
     const cluster = ctx.clusterStatus();
@@ -99,20 +104,24 @@ export function createRequestHandler(ctx: RouteContext): (request: IncomingMessa
   const sendHealth: RouteHandler = (request, response) => sendJson(request, response, 200, health());
   const sendInfo: RouteHandler = (request, response) => sendJson(request, response, 200, info());
   const sendId: RouteHandler = (request, response) => send(request, response, 200, 'text/plain; charset=utf-8', ctx.generateId());
+  /** With --admin-token, answers 401 with `error` unless the request brings the token; true when it may go on. */
+  const checkAdmin = (request: IncomingMessage, response: ServerResponse, error: string): boolean => {
+    if (config.adminToken === undefined) return true;
+    // RFC 7235: the scheme is case-insensitive and one or more spaces separate it from the token.
+    const header = request.headers.authorization ?? '';
+    const space = header.indexOf(' ');
+    const bearer = space !== -1 && header.slice(0, space).toLowerCase() === 'bearer' ? header.slice(space + 1).trim() : '';
+    if (isAdminToken(bearer)) return true;
+    // A token was sent but is not this server's: say so (RFC 6750 invalid_token), rather than that one is needed.
+    const refused = bearer !== '';
+    response.setHeader('WWW-Authenticate', `Bearer realm="peer-signal"${refused ? ', error="invalid_token"' : ''}`);
+    sendJson(request, response, 401, { error: refused ? ADMIN_TOKEN_REFUSED : error });
+    return false;
+  };
   const sendPeers: RouteHandler = (request, response) => {
-    if (config.adminToken !== undefined) {
-      // RFC 7235: the scheme is case-insensitive and one or more spaces separate it from the token.
-      const header = request.headers.authorization ?? '';
-      const space = header.indexOf(' ');
-      const bearer = space !== -1 && header.slice(0, space).toLowerCase() === 'bearer' ? header.slice(space + 1).trim() : '';
-      if (!isAdminToken(bearer)) {
-        response.setHeader('WWW-Authenticate', 'Bearer realm="peer-signal"');
-        sendJson(request, response, 401, {
-          error: 'this server requires an admin token for the peer list; send Authorization: Bearer <token> (peer-signal peers --admin-token)',
-        });
-        return;
-      }
-    }
+    const refusal =
+      'this server requires an admin token for the peer list; send Authorization: Bearer <token> (peer-signal peers --admin-token)';
+    if (!checkAdmin(request, response, refusal)) return;
     if (!config.allowDiscovery) {
       sendJson(request, response, 401, {
         error: 'peer discovery is disabled; start the server with --allow-discovery (or ALLOW_DISCOVERY=true) to list peers',
@@ -120,6 +129,13 @@ export function createRequestHandler(ctx: RouteContext): (request: IncomingMessa
       return;
     }
     sendJson(request, response, 200, [...ctx.peerIds()]);
+  };
+  const sendMetrics: RouteHandler = (request, response) => {
+    if (!checkAdmin(request, response, 'this server requires an admin token for metrics; send Authorization: Bearer <token>')) return;
+    ctx.metrics!().then(
+      ({ contentType, body }) => send(request, response, 200, contentType, body),
+      (error: unknown) => sendJson(request, response, 500, { error: `metrics failed: ${(error as Error).message}` }),
+    );
   };
   const withKey = (key: string | null, handler: RouteHandler): RouteHandler => (request, response, query) => {
     if (key === null || key === '') {
@@ -132,7 +148,8 @@ export function createRequestHandler(ctx: RouteContext): (request: IncomingMessa
   };
 
   const exact = new Map<string, RouteHandler>([
-    ['/', config.path === '/' ? sendInfo : sendHealth],
+    // The info document holds every health field too, and tells a client given only the origin where the API is.
+    ['/', sendInfo],
     ['/health', sendHealth],
     [`${base}/health`, sendHealth],
     [`${base}/id`, sendId],
@@ -140,6 +157,10 @@ export function createRequestHandler(ctx: RouteContext): (request: IncomingMessa
   if (base !== '') {
     exact.set(base, sendInfo);
     exact.set(`${base}/`, sendInfo);
+  }
+  if (ctx.metrics !== undefined) {
+    exact.set('/metrics', sendMetrics);
+    exact.set(`${base}/metrics`, sendMetrics);
   }
 
   const route = (pathname: string, query: URLSearchParams): RouteHandler | undefined => {
@@ -168,7 +189,7 @@ export function createRequestHandler(ctx: RouteContext): (request: IncomingMessa
     const queryStart = url.indexOf('?');
     const pathname = queryStart === -1 ? url : url.slice(0, queryStart);
     const query = queryStart === -1 ? NO_QUERY : new URLSearchParams(url.slice(queryStart + 1));
-    const corsAllowed = applyCors(config, request, response);
+    const corsAllowed = applyCors(corsAllows, request, response);
     const handler = route(pathname, query);
     if (handler === undefined) {
       sendJson(request, response, 404, { error: `no route for ${request.method} ${pathname}` });

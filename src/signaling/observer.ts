@@ -34,17 +34,27 @@ export interface SignalingObserver {
   peerOpened(id: string, reconnected: boolean): void;
   /** A registered peer left, with the close code it was closed with (or closed its socket with). */
   peerClosed(id: string, code: number): void;
-  /** A message of `type` from `src` for `dst` was taken for delivery (here, another instance or a queue). */
-  relayed(type: string, src: string, dst: string, bytes: number): void;
+  /**
+   * A message of `type` from `src` for `dst` was taken for delivery (here, another instance or a
+   * queue). `message` is the parsed frame: read it, never keep or change it.
+   */
+  relayed(type: string, src: string, dst: string, bytes: number, message: Readonly<Record<string, unknown>>): void;
+  /** A relayed frame went to `dst`'s socket here, after waiting `queuedMs` in its queue (0 when it did not wait). */
+  delivered(src: string, dst: string, frame: string, queuedMs: number): void;
+  /** `id` asked to leave (LEAVE without dst). */
+  left(id: string): void;
+  /** Fault injection dropped (`delayMs` undefined) or delayed a message. */
+  faulted(type: string, src: string, dst: string, delayMs: number | undefined): void;
   /** A message for the absent `dst` waits in its queue. */
   queued(src: string, dst: string): void;
   /** `src` was sent EXPIRE: `dst` is unavailable to it. */
   expireSent(src: string, dst: string): void;
-  /** An ERROR frame went to a client (before refusing it, or for a bad message). */
-  errorSent(message: string): void;
+  /** An ERROR frame went to a client (`id`, when it gave a valid one), before refusing it or for a bad message. */
+  errorSent(message: string, id: string | undefined): void;
   /** An ID-TAKEN frame went to a client. */
   idTaken(id: string): void;
-  refused(reason: RefusalReason): void;
+  /** A connection or a message was refused; `id` is the peer concerned (the sender of a refused message), when known. */
+  refused(reason: RefusalReason, id: string | undefined): void;
 }
 
 const noop = (): void => {};
@@ -53,6 +63,9 @@ export const noObserver: SignalingObserver = {
   peerOpened: noop,
   peerClosed: noop,
   relayed: noop,
+  delivered: noop,
+  left: noop,
+  faulted: noop,
   queued: noop,
   expireSent: noop,
   errorSent: noop,
@@ -67,11 +80,14 @@ export function combineObservers(observers: readonly SignalingObserver[]): Signa
   return {
     peerOpened: (id, reconnected) => observers.forEach((o) => o.peerOpened(id, reconnected)),
     peerClosed: (id, code) => observers.forEach((o) => o.peerClosed(id, code)),
-    relayed: (type, src, dst, bytes) => observers.forEach((o) => o.relayed(type, src, dst, bytes)),
+    relayed: (type, src, dst, bytes, message) => observers.forEach((o) => o.relayed(type, src, dst, bytes, message)),
+    delivered: (src, dst, frame, queuedMs) => observers.forEach((o) => o.delivered(src, dst, frame, queuedMs)),
+    left: (id) => observers.forEach((o) => o.left(id)),
+    faulted: (type, src, dst, delayMs) => observers.forEach((o) => o.faulted(type, src, dst, delayMs)),
     queued: (src, dst) => observers.forEach((o) => o.queued(src, dst)),
     expireSent: (src, dst) => observers.forEach((o) => o.expireSent(src, dst)),
-    errorSent: (message) => observers.forEach((o) => o.errorSent(message)),
+    errorSent: (message, id) => observers.forEach((o) => o.errorSent(message, id)),
     idTaken: (id) => observers.forEach((o) => o.idTaken(id)),
-    refused: (reason) => observers.forEach((o) => o.refused(reason)),
+    refused: (reason, id) => observers.forEach((o) => o.refused(reason, id)),
   };
 }

@@ -14,6 +14,7 @@ import {
   isValidId,
   isValidToken,
 } from './protocol.js';
+import { Faults } from './faults.js';
 import { noObserver, type RefusalReason, type SignalingObserver } from './observer.js';
 import { Realm, type Peer } from './realm.js';
 import {
@@ -120,14 +121,18 @@ export class Peers<S> {
       config,
       logger,
       observer,
+      faults: new Faults(config.faults),
       now: monotonicNow,
       framesHandled: 0,
       onQueued: (deadline) => this.armExpiry(deadline),
-      onLeave: (peer) => this.unregister(peer, { code: CloseCode.NORMAL, reason: 'left', release: true, socket: 'handshake' }),
+      onLeave: (peer) => {
+        observer.left(peer.id);
+        this.unregister(peer, { code: CloseCode.NORMAL, reason: 'left', release: true, socket: 'handshake' });
+      },
       onRateLimited: (peer) => {
         this.logger.warn('peer rate limited', { id: peer.id });
-        observer.refused('rate');
-        observer.errorSent(ExtraWireError.RATE_LIMITED);
+        observer.refused('rate', peer.id);
+        observer.errorSent(ExtraWireError.RATE_LIMITED, peer.id);
         ops.send(peer.socket, errorFrame(ExtraWireError.RATE_LIMITED));
         this.unregister(peer, { code: CloseCode.POLICY_VIOLATION, reason: 'rate limit exceeded', release: true, socket: 'handshake' });
         ops.stopReading(peer.socket);
@@ -171,12 +176,12 @@ export class Peers<S> {
     const loggedId = id !== null && isValidId(id) ? id : undefined;
     const refuse: Refuse = (reason, why, message) => {
       this.logger.info('peer refused', { id: loggedId, ip, reason: why });
-      this.observer.refused(reason);
+      this.observer.refused(reason, loggedId);
       if (message === undefined) {
         this.observer.idTaken(id ?? '');
         this.ops.send(socket, ID_TAKEN_FRAME);
       } else {
-        this.observer.errorSent(message);
+        this.observer.errorSent(message, loggedId);
         this.ops.send(socket, errorFrame(message));
       }
       this.ops.close(socket, CloseCode.POLICY_VIOLATION, why);
@@ -208,7 +213,7 @@ export class Peers<S> {
       (error: Error) => {
         this.claiming.delete(id);
         this.logger.error('cluster claim failed', { id, reason: error.message });
-        this.observer.refused('cluster');
+        this.observer.refused('cluster', id);
         this.ops.close(socket, CloseCode.INTERNAL_ERROR, 'cluster unavailable, try again');
       },
     );
@@ -264,11 +269,11 @@ export class Peers<S> {
       const reason = 'replaced by a new connection with the same id and token';
       this.unregister(replaced, { code: CloseCode.REPLACED, reason, release: false, socket: 'handshake' });
     }
-    sendToPeer(this.relay, peer, OPEN_FRAME);
-    flushQueued(this.relay, peer);
     const reconnected = replaced !== undefined || claim.outcome === 'took-over';
     this.logger.info(reconnected ? 'peer reconnected' : 'peer connected', { id, ip });
     this.observer.peerOpened(id, reconnected);
+    sendToPeer(this.relay, peer, OPEN_FRAME);
+    flushQueued(this.relay, peer);
   }
 
   /**
@@ -286,6 +291,14 @@ export class Peers<S> {
     }
     if (how.socket === 'terminate') this.ops.terminate(peer.socket);
     else if (how.socket === 'handshake') this.ops.close(peer.socket, how.code, how.reason ?? '');
+  }
+
+  /** An operator disconnects `id` (fault injection): it leaves as any peer does; false when it is not here. */
+  disconnect(id: string): boolean {
+    const peer = this.realm.get(id);
+    if (peer === undefined) return false;
+    this.unregister(peer, { code: CloseCode.DISCONNECTED, reason: 'disconnected by an operator', release: true, socket: 'handshake' });
+    return true;
   }
 
   /** A pong from `peer`: it is alive even if it sends nothing. */
@@ -411,5 +424,6 @@ export class Peers<S> {
     if (this.expiryTimer !== undefined) clearTimeout(this.expiryTimer);
     this.realm.clearQueues();
     this.backlogs.clear();
+    this.relay.faults.stop();
   }
 }

@@ -73,4 +73,6 @@ export const CloseCode = {
   REPLACED: 4000,
   /** Silent for longer than the alive timeout. */
   TIMED_OUT: 4001,
+  /** Disconnected by an operator (the admin route, or `peer-signal kick`). */
+  DISCONNECTED: 4002,
 } as const;

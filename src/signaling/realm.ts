@@ -150,14 +150,14 @@ export class Realm<S> {
   }
 
   /** Removes and returns what waits for `id` with each sender, in the order it was sent. */
-  takeQueued(id: string): Array<{ src: string; frame: string }> {
+  takeQueued(id: string): Array<{ src: string; frame: string; deadline: number }> {
     const queue = this.queues.get(id);
     if (queue === undefined) return [];
     this.queues.delete(id);
     this.totalBytes -= queue.bytes;
     this.queuedCount -= queue.messages.length;
     return queue.messages.map((message) => {
-      const taken = { src: message.src, frame: message.frame };
+      const taken = { src: message.src, frame: message.frame, deadline: message.deadline };
       message.settled = true;
       message.frame = '';
       return taken;

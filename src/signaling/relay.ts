@@ -3,6 +3,7 @@ import type { ClusterBackend, RemoteDelivery } from '../cluster/backend.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { ExtraWireError, MessageType, QUEUED_TYPES, errorFrame, expireFrame, isValidId } from './protocol.js';
+import type { Faults } from './faults.js';
 import type { SignalingObserver } from './observer.js';
 import type { Peer, Realm } from './realm.js';
 import { replaceSrc } from './set-src.js';
@@ -29,6 +30,8 @@ export interface RelayContext<S> {
   readonly config: RelayConfig;
   readonly logger: Logger;
   readonly observer: SignalingObserver;
+  /** Fault injection for tests of applications: off (and never asked) unless faults were set. */
+  readonly faults: Faults;
   /** Called after a message was queued, so the owner can arm its expiry timer. */
   onQueued(deadline: number): void;
   /** Called when a peer asked to leave (LEAVE without dst). */
@@ -108,7 +111,7 @@ export function sendToPeer<S>(ctx: RelayContext<S>, peer: Peer<S>, frame: string
 
 /** Sends the sender an ERROR frame with `message` (one of the wire error strings). */
 export function replyError<S>(ctx: RelayContext<S>, sender: Peer<S>, message: string): void {
-  ctx.observer.errorSent(message);
+  ctx.observer.errorSent(message, sender.id);
   reply(ctx, sender, errorFrame(message));
 }
 
@@ -174,8 +177,13 @@ function relay<S>(ctx: RelayContext<S>, sender: Peer<S>, type: string, fields: R
     replyError(ctx, sender, ExtraWireError.MISSING_DST);
     return;
   }
-  ctx.observer.relayed(type, sender.id, dst, text.length);
-  deliver(ctx, { dst, src: sender.id, frame: withServerSrc(text, fields, sender.id), queueable: QUEUED_TYPES.has(type) });
+  ctx.observer.relayed(type, sender.id, dst, text.length, fields);
+  const delivery: RemoteDelivery = { dst, src: sender.id, frame: withServerSrc(text, fields, sender.id), queueable: QUEUED_TYPES.has(type) };
+  const fault = ctx.faults.active ? ctx.faults.decide(type) : 0;
+  if (fault === 0) return deliver(ctx, delivery);
+  // Dropped or held on purpose (fault injection): told to the observer, so a transcript shows it.
+  ctx.observer.faulted(type, sender.id, dst, fault === 'drop' ? undefined : fault);
+  if (fault !== 'drop') ctx.faults.hold(fault, () => deliver(ctx, delivery));
 }
 
 /** What became of a frame for a peer of this instance. */
@@ -185,7 +193,9 @@ type LocalOutcome = 'sent' | 'absent' | 'congested';
 function deliverHere<S>(ctx: RelayContext<S>, delivery: RemoteDelivery): LocalOutcome {
   const target = ctx.realm.get(delivery.dst);
   if (target === undefined || !ctx.ops.isOpen(target.socket)) return 'absent';
-  return sendToPeer(ctx, target, delivery.frame) ? 'sent' : 'congested';
+  if (!sendToPeer(ctx, target, delivery.frame)) return 'congested';
+  if (delivery.notice !== true) ctx.observer.delivered(delivery.src, delivery.dst, delivery.frame, 0);
+  return 'sent';
 }
 
 /**
@@ -195,7 +205,7 @@ function deliverHere<S>(ctx: RelayContext<S>, delivery: RemoteDelivery): LocalOu
  */
 function refuseCongested<S>(ctx: RelayContext<S>, delivery: RemoteDelivery): void {
   ctx.logger.debug('message refused: destination not reading fast enough', { src: delivery.src, dst: delivery.dst });
-  ctx.observer.refused('congested');
+  ctx.observer.refused('congested', delivery.src);
   if (delivery.queueable) notifyUnavailable(ctx, delivery.src, delivery.dst);
 }
 
@@ -230,7 +240,7 @@ function deliverAbsent<S>(ctx: RelayContext<S>, delivery: RemoteDelivery): void 
   const deadline = ctx.now() + ctx.config.expireTimeoutMs;
   // Nobody can ever connect with an invalid id, and a full queue takes nothing more: answer at once.
   if (!isValidId(delivery.dst) || !ctx.realm.enqueue(delivery.src, delivery.dst, delivery.frame, deadline)) {
-    ctx.observer.refused('queue-full');
+    ctx.observer.refused('queue-full', delivery.src);
     notifyUnavailable(ctx, delivery.src, delivery.dst);
     return;
   }
@@ -241,7 +251,7 @@ function deliverAbsent<S>(ctx: RelayContext<S>, delivery: RemoteDelivery): void 
 /** Tells `src` (here or on another instance) that `dst` is unavailable. */
 function notifyUnavailable<S>(ctx: RelayContext<S>, src: string, dst: string): void {
   ctx.observer.expireSent(src, dst);
-  deliver(ctx, { dst: src, src: dst, frame: expireFrame(dst, src), queueable: false });
+  deliver(ctx, { dst: src, src: dst, frame: expireFrame(dst, src), queueable: false, notice: true });
 }
 
 /** Sends EXPIRE to each sender whose queued messages expired. */
@@ -251,8 +261,11 @@ export function expireQueued<S>(ctx: RelayContext<S>): void {
 
 /** `peer` has just opened: hand it what waited for it, in order (a sender whose message does not fit gets EXPIRE). */
 export function flushQueued<S>(ctx: RelayContext<S>, peer: Peer<S>): void {
-  for (const { src, frame } of ctx.realm.takeQueued(peer.id)) {
+  const now = ctx.now();
+  for (const { src, frame, deadline } of ctx.realm.takeQueued(peer.id)) {
     if (!sendToPeer(ctx, peer, frame)) notifyUnavailable(ctx, src, peer.id);
+    // Every message waits the same expire timeout, so its deadline tells when it was queued.
+    else ctx.observer.delivered(src, peer.id, frame, now - (deadline - ctx.config.expireTimeoutMs));
   }
 }
 

@@ -11,6 +11,7 @@ import type { SignalingObserver } from '../signaling/observer.js';
 import { Peers, type PeerSocketOps } from '../signaling/peers.js';
 import type { ClusterBackend } from '../cluster/backend.js';
 import { clientAddress } from '../http/client-address.js';
+import { originMatcher } from '../http/origins.js';
 import { endRawResponse } from '../http/raw-response.js';
 import { SendQueue, inFlightLimit } from './send-queue.js';
 
@@ -188,12 +189,12 @@ export class WebSocketTransport {
     socket.on('error', destroyOnError);
     const url = request.url ?? '/';
     if (this.closing) {
-      this.peers.observer.refused('shutdown');
+      this.peers.observer.refused('shutdown', undefined);
       endRawResponse(socket, 503, request.method, 'server is shutting down; connect again in a moment');
       return;
     }
     if (!this.takesUpgrade(url)) {
-      this.peers.observer.refused('path');
+      this.peers.observer.refused('path', undefined);
       const pathname = url.split('?')[0];
       endRawResponse(socket, 404, request.method, `no WebSocket endpoint at ${pathname}; connect to ${this.socketPath}`);
       return;
@@ -204,9 +205,9 @@ export class WebSocketTransport {
       return;
     }
     const allowed = this.config.allowedOrigins;
-    if (allowed.length > 0 && !allowed.includes('*') && !allowed.includes(request.headers.origin ?? '')) {
+    if (!originMatcher(allowed)(request.headers.origin)) {
       this.logger.info('upgrade refused', { reason: 'origin not allowed', origin: request.headers.origin ?? 'none' });
-      this.peers.observer.refused('origin');
+      this.peers.observer.refused('origin', undefined);
       endRawResponse(socket, 403, request.method, 'this Origin may not connect; ask the operator to add it to --allowed-origins');
       return;
     }
@@ -214,7 +215,7 @@ export class WebSocketTransport {
     const limit = this.config.maxConnectionsPerIp;
     if (limit > 0 && (this.connectionsByIp.get(ip) ?? 0) >= limit) {
       this.logger.info('upgrade refused', { reason: 'too many connections from one address', ip });
-      this.peers.observer.refused('connections-per-ip');
+      this.peers.observer.refused('connections-per-ip', undefined);
       endRawResponse(socket, 429, request.method, 'too many connections from this address');
       return;
     }

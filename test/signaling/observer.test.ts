@@ -13,6 +13,9 @@ function recorder(): { observer: SignalingObserver; events: string[] } {
       peerOpened: (id, reconnected) => events.push(`open ${id}${reconnected ? ' again' : ''}`),
       peerClosed: (id, code) => events.push(`close ${id} ${code}`),
       relayed: (type, src, dst, bytes) => events.push(`relay ${type} ${src}>${dst} ${bytes}`),
+      delivered: (src, dst, _frame, queuedMs) => events.push(`delivered ${src}>${dst}${queuedMs > 0 ? ' after waiting' : ''}`),
+      left: (id) => events.push(`left ${id}`),
+      faulted: (type, src, dst, delayMs) => events.push(`fault ${delayMs === undefined ? 'drop' : 'delay'} ${type} ${src}>${dst}`),
       queued: (src, dst) => events.push(`queued ${src}>${dst}`),
       expireSent: (src, dst) => events.push(`expire ${dst} to ${src}`),
       errorSent: (message) => events.push(`error ${message.split(':')[0]}`),
@@ -26,6 +29,7 @@ describe('the signaling observer', () => {
   it('hears each event once, as the clients see it', async () => {
     const { observer, events } = recorder();
     await fixture.start({ expireTimeoutMs: 200 }, { observer });
+    // (expireTimeoutMs is short so the EXPIRE for 'nobody' comes quickly; 'dave' connects right after its OFFER.)
     const alice = await fixture.peer('alice');
     const bob = await fixture.peer('bob');
     alice.send({ type: 'OFFER', dst: 'bob', payload: 'x' });
@@ -42,10 +46,19 @@ describe('the signaling observer', () => {
     await bob.closed;
     await expect.poll(() => events.includes('close bob 1000')).toBe(true);
 
+    // What waited for an absent peer is delivered when it connects, with the time it waited.
+    alice.send({ type: 'OFFER', dst: 'dave', payload: 'z' });
+    await expect.poll(() => events.includes('queued alice>dave')).toBe(true);
+    const dave = await fixture.peer('dave');
+    expect(await dave.next()).toMatchObject({ type: 'OFFER', src: 'alice' });
+    alice.send({ type: 'LEAVE' });
+    await alice.closed;
+
     expect(events).toEqual([
       'open alice',
       'open bob',
       'relay OFFER alice>bob 42',
+      'delivered alice>bob',
       'relay CANDIDATE alice>nobody 49',
       'queued alice>nobody',
       'expire nobody to alice',
@@ -55,6 +68,54 @@ describe('the signaling observer', () => {
       'refused key',
       'error Invalid key provided',
       'close bob 1000',
+      'relay OFFER alice>dave 43',
+      'queued alice>dave',
+      'open dave',
+      'delivered alice>dave after waiting',
+      'left alice',
+      'close alice 1000',
     ]);
+  });
+});
+
+describe('fault injection', () => {
+  it('drops and delays relayed messages by type, seeded, and tells the observer', async () => {
+    const { observer, events } = recorder();
+    await fixture.start({ faults: { drop: { CANDIDATE: 1 }, delayMs: { OFFER: 300 } } }, { observer });
+    const alice = await fixture.peer('alice');
+    const bob = await fixture.peer('bob');
+    alice.send({ type: 'CANDIDATE', dst: 'bob', payload: 'dropped' });
+    const sentAt = performance.now();
+    alice.send({ type: 'OFFER', dst: 'bob', payload: 'held' });
+    alice.send({ type: 'ANSWER', dst: 'bob', payload: 'not held' });
+    expect(await bob.next()).toMatchObject({ type: 'ANSWER', payload: 'not held' });
+    expect(await bob.next()).toMatchObject({ type: 'OFFER', payload: 'held' });
+    expect(performance.now() - sentAt).toBeGreaterThanOrEqual(290);
+    expect(bob.pending).toEqual([]);
+    expect(events.filter((event) => event.startsWith('fault'))).toEqual(['fault drop CANDIDATE alice>bob', 'fault delay OFFER alice>bob']);
+  });
+
+  it('the same seed drops the same messages', async () => {
+    const dropped = async (seed: number): Promise<number[]> => {
+      const { observer, events } = recorder();
+      await fixture.start({ faults: { drop: { CANDIDATE: 0.5 }, seed } }, { observer });
+      const alice = await fixture.peer('alice');
+      const bob = await fixture.peer('bob');
+      for (let i = 0; i < 40; i++) alice.send({ type: 'CANDIDATE', dst: 'bob', payload: i });
+      alice.send({ type: 'OFFER', dst: 'bob', payload: 'end' });
+      const got: number[] = [];
+      for (;;) {
+        const message = await bob.next();
+        if (message.type === 'OFFER') break;
+        got.push(message.payload as number);
+      }
+      expect(events.filter((event) => event.startsWith('fault drop')).length).toBe(40 - got.length);
+      await fixture.server.close();
+      return got;
+    };
+    const first = await dropped(7);
+    expect(first.length).toBeGreaterThan(5);
+    expect(first.length).toBeLessThan(35);
+    expect(await dropped(7)).toEqual(first);
   });
 });

@@ -9,8 +9,8 @@ describe('Realm queues', () => {
     realm.enqueue('c', 'b', 'two', 101);
     realm.enqueue('a', 'x', 'other', 102);
     expect(realm.takeQueued('b')).toEqual([
-      { src: 'a', frame: 'one' },
-      { src: 'c', frame: 'two' },
+      { src: 'a', frame: 'one', deadline: 100 },
+      { src: 'c', frame: 'two', deadline: 101 },
     ]);
     expect(realm.takeQueued('b')).toEqual([]);
     // Only 'x' still waits: its message is the next (and last) to expire.
@@ -43,7 +43,7 @@ describe('Realm queues', () => {
     const realm = new Realm<null>();
     realm.enqueue('a', 'b', 'x', 100);
     realm.enqueue('a', 'c', 'y', 200);
-    expect(realm.takeQueued('b')).toEqual([{ src: 'a', frame: 'x' }]);
+    expect(realm.takeQueued('b')).toEqual([{ src: 'a', frame: 'x', deadline: 100 }]);
     expect(realm.nextDeadline()).toBe(200);
     expect(realm.expire(150)).toEqual([]);
   });
