@@ -102,6 +102,7 @@ export function createSignalServer(partial: Partial<Config> = {}, options: Signa
     },
     clusterStatus: () => cluster.status(peers.count),
     metrics: metrics?.scrape,
+    admin: config.adminToken === undefined ? undefined : { disconnect: (id) => peers.disconnect(id), faults: peers.relay.faults },
     generateId: () => {
       let id = randomUUID();
       while (peers.has(id) || cluster.isRemote(id)) id = randomUUID();

@@ -1,7 +1,7 @@
 // What serve prints once listening: a JSON event, one plain line (off a TTY, or --quiet), or the banner for people.
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import type { Config } from '../config.js';
-import { isAllInterfaces, plainAddress, urlHost } from '../hosts.js';
+import { isAllInterfaces, urlHost } from '../hosts.js';
 import type { ListeningInfo } from '../server.js';
 import { VERSION } from '../version.js';
 import type { Output } from './output.js';
@@ -37,13 +37,9 @@ function clientSnippet(info: ListeningInfo): string {
   return `new Peer({ host: '${host}', port: ${port}, path: '${path}', key: '${key}'${secure ? ', secure: true' : ''} })`;
 }
 
-export function printListening(output: Output, config: Readonly<Config>, info: ListeningInfo, quiet: boolean): void {
-  if (output.json) {
-    const host = plainAddress(info.host);
-    output.stdout(JSON.stringify({ event: 'listening', url: info.url, port: info.port, host, version: VERSION }) + '\n');
-    return;
-  }
-  if (!output.stdoutIsTTY || quiet) {
+/** The listening message for people (the --json line is session.ts's): one plain line off a TTY or with `plain`, else the banner. */
+export function printListening(output: Output, config: Readonly<Config>, info: ListeningInfo, plain: boolean): void {
+  if (!output.stdoutIsTTY || plain) {
     output.stdout(`peer-signal listening on ${info.url}\n`);
     return;
   }

@@ -8,6 +8,8 @@ import { createPeersCommand } from './peers.js';
 import { createServeCommand } from './serve.js';
 import { createTokenCommand } from './token.js';
 import { createTranscriptCommand } from './transcript.js';
+import { createRunCommand } from './run.js';
+import { createFaultsCommand, createKickCommand } from './admin.js';
 
 /** commander prints suggestions on a second line; we promise one line per error. */
 function oneLine(text: string): string {
@@ -26,12 +28,15 @@ function buildProgram(): Command {
     .version(VERSION, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .showSuggestionAfterError(true)
+    // run passes everything after its command's name to that command (its options included).
+    .enablePositionalOptions()
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(oneLine(text)) });
   const serve = createServeCommand();
-  for (const command of [serve, createHealthCommand(), createPeersCommand(), createTokenCommand(), createTranscriptCommand()]) {
-    addCommonOptions(command);
-    command.exitOverride().configureOutput({ outputError: (text, write) => write(oneLine(text)) });
+  for (const command of [serve, createHealthCommand(), createPeersCommand(), createTokenCommand(), createRunCommand(), createTranscriptCommand(), createKickCommand(), createFaultsCommand()]) {
+    // `faults` has subcommands: each is a command of its own for options, errors and exit codes.
+    for (const each of command.commands.length > 0 ? command.commands : [command]) addCommonOptions(each);
+    for (const each of [command, ...command.commands]) each.exitOverride().configureOutput({ outputError: (text, write) => write(oneLine(text)) });
     program.addCommand(command, command.name() === 'serve' ? { isDefault: true } : undefined);
   }
   // `peer-signal --help` is what people run: show the server's options there too, not only under `serve --help`:

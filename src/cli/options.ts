@@ -4,10 +4,11 @@ import { Option, type Command } from 'commander';
 import { DEFAULT_LOG_LEVEL, DEFAULTS, LOG_LEVELS, RANGES, type Config, type RangedField } from '../config.js';
 import type { PeerSignalError } from '../errors.js';
 import { usageError } from './output.js';
-import { checkSecret, collectOrigins, parseBytesIn, parseIntegerIn, parseOnOff, parseSwitchValue } from './parse.js';
+import { checkSecret, collectOrigins, parseBytesIn, parseFaultPairs, parseIntegerIn, parseOnOff, parseSwitchValue } from './parse.js';
+import { MAX_FAULT_DELAY_MS } from '../signaling/faults.js';
 
 /** The heading an option appears under in --help ("<group> Options:"), in the order of the table's rows. */
-export type HelpGroup = 'Basic' | 'Client Protocol' | 'Security' | 'Limits' | 'Cluster' | 'Output' | 'TLS';
+export type HelpGroup = 'Basic' | 'Client Protocol' | 'Security' | 'Limits' | 'Cluster' | 'Output' | 'Testing' | 'TLS';
 
 type Range = { readonly min: number; readonly max: number };
 
@@ -290,6 +291,46 @@ export const SERVE_OPTIONS: readonly ServeOption[] = [
     env: 'PEER_SIGNAL_METRICS',
     config: 'metrics',
     help: 'serve Prometheus metrics at GET /metrics and {path}/metrics (behind --admin-token when set); the env var takes true/false',
+  },
+
+  {
+    flags: '--ready-file <file>',
+    group: 'Testing',
+    env: 'PEER_SIGNAL_READY_FILE',
+    help: 'once listening, write the --json listening line here (atomically); removed on shutdown',
+  },
+  {
+    flags: '--transcript <file>',
+    group: 'Testing',
+    env: 'PEER_SIGNAL_TRANSCRIPT',
+    help: 'write every signaling event here as NDJSON (see peer-signal transcript); payloads summarised',
+  },
+  {
+    flags: '--transcript-payloads',
+    group: 'Testing',
+    env: 'PEER_SIGNAL_TRANSCRIPT_PAYLOADS',
+    help: 'keep relayed payloads (SDP, candidates) whole in the transcript instead of summarising them',
+  },
+  {
+    flags: '--fault-drop <TYPE=P...>',
+    group: 'Testing',
+    env: 'PEER_SIGNAL_FAULT_DROP',
+    parse: parseFaultPairs(1, 'P'),
+    help: 'drop relayed messages of TYPE with probability P (0 to 1), e.g. CANDIDATE=0.5; repeatable',
+  },
+  {
+    flags: '--fault-delay <TYPE=MS...>',
+    group: 'Testing',
+    env: 'PEER_SIGNAL_FAULT_DELAY',
+    parse: parseFaultPairs(MAX_FAULT_DELAY_MS, 'MS'),
+    help: 'hold relayed messages of TYPE for MS milliseconds before relaying them, e.g. OFFER=200; repeatable',
+  },
+  {
+    flags: '--fault-seed <n>',
+    group: 'Testing',
+    env: 'PEER_SIGNAL_FAULT_SEED',
+    parse: parseIntegerIn(0, 2 ** 32 - 1),
+    help: 'seed of the --fault-drop decisions: the same seed drops the same messages',
   },
 
   {

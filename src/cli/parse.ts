@@ -1,5 +1,6 @@
 // Value parsers for flags and environment variables; each throws commander's InvalidArgumentError with the allowed form.
 import { InvalidArgumentError } from 'commander';
+import { FAULT_TYPES } from '../signaling/faults.js';
 import { wildcardProblem } from '../http/origins.js';
 import { usageError } from './output.js';
 
@@ -118,4 +119,24 @@ export function parseSwitchValue(value: string): boolean {
 /** `--log-time on|off` (any switch spelling), as on or off. */
 export function parseOnOff(value: string): 'on' | 'off' {
   return parseSwitchValue(value) ? 'on' : 'off';
+}
+
+/**
+ * `TYPE=VALUE` pairs for --fault-drop / --fault-delay (`CANDIDATE=0.5`, also comma-separated and
+ * repeatable), collected into one table; `max` bounds the value (1 for a probability, 60000 ms for a delay).
+ */
+export function parseFaultPairs(max: number, what: string): (value: string, previous: Record<string, number> | undefined) => Record<string, number> {
+  return (value, previous) => {
+    const table = { ...(previous ?? {}) };
+    for (const pair of value.split(',').map((part) => part.trim()).filter(Boolean)) {
+      const match = /^([A-Z-]+)=(\d+(?:\.\d+)?)$/.exec(pair);
+      const type = match?.[1];
+      const amount = Number(match?.[2]);
+      if (match === null || !(FAULT_TYPES as readonly string[]).includes(type!) || !(amount >= 0 && amount <= max)) {
+        throw new InvalidArgumentError(`Write TYPE=${what} with TYPE one of ${FAULT_TYPES.join(', ')} and ${what} from 0 to ${max}, e.g. CANDIDATE=${max === 1 ? '0.5' : '200'}.`);
+      }
+      table[type!] = amount;
+    }
+    return table;
+  };
 }

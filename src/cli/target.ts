@@ -80,10 +80,20 @@ export interface GetOptions {
 }
 
 /** GET with a hard timeout; rejects with the OS error code (ECONNREFUSED, ETIMEDOUT...) on failure. */
-export function httpGet(url: URL, { timeoutMs, headers = {}, insecure = false, signal }: GetOptions): Promise<HttpAnswer> {
+export function httpGet(url: URL, options: GetOptions): Promise<HttpAnswer> {
+  return httpCall(url, options);
+}
+
+/** A request with any method and an optional JSON body (the admin routes), with httpGet's timeout and answers. */
+export function httpCall(
+  url: URL,
+  { timeoutMs, headers = {}, insecure = false, signal, method = 'GET', json }: GetOptions & { method?: string; json?: unknown },
+): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const options = { method: 'GET', headers, agent: false, rejectUnauthorized: !insecure, timeout: timeoutMs, signal };
+    const body = json === undefined ? undefined : JSON.stringify(json);
+    const allHeaders = body === undefined ? headers : { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) };
+    const options = { method, headers: allHeaders, agent: false, rejectUnauthorized: !insecure, timeout: timeoutMs, signal };
     const request = send(url, options, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -101,7 +111,7 @@ export function httpGet(url: URL, { timeoutMs, headers = {}, insecure = false, s
     });
     request.on('timeout', () => request.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })));
     request.on('error', reject);
-    request.end();
+    request.end(body);
   });
 }
 

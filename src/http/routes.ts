@@ -2,6 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config.js';
 import { createSecretMatcher } from '../secrets.js';
+import { answerAdmin, type AdminContext } from './admin.js';
 import { originMatcher, type OriginMatcher } from './origins.js';
 import type { ClusterStatus } from '../cluster/backend.js';
 
@@ -17,6 +18,8 @@ export interface RouteContext {
   clusterStatus(): ClusterStatus | undefined;
   /** A fresh id no connected peer holds. */
   generateId(): string;
+  /** What the admin routes act on; absent without an admin token, and `{prefix}/admin/...` is then a 404. */
+  admin?: AdminContext;
   /** The Prometheus exposition for GET /metrics; absent when metrics are off, and the route is then a 404. */
   metrics?(): Promise<{ contentType: string; body: string }>;
 }
@@ -184,12 +187,30 @@ export function createRequestHandler(ctx: RouteContext): (request: IncomingMessa
     return undefined;
   };
 
+  const adminPrefix = `${base}/admin/`;
+  const admin = ctx.admin;
+  /** `{prefix}/admin/...`: fault injection and disconnecting peers, for testing applications; always behind the admin token. */
+  const sendAdmin = (request: IncomingMessage, response: ServerResponse, rest: string): void => {
+    if (!checkAdmin(request, response, 'the admin routes need the admin token; send Authorization: Bearer <token>')) return;
+    answerAdmin(admin!, request, rest).then(
+      (answer) => {
+        if (answer.allow !== undefined) response.setHeader('Allow', answer.allow);
+        sendJson(request, response, answer.status, answer.body);
+      },
+      (error: unknown) => sendJson(request, response, 500, { error: `admin route failed: ${(error as Error).message}` }),
+    );
+  };
+
   return (request, response) => {
     const url = request.url ?? '/';
     const queryStart = url.indexOf('?');
     const pathname = queryStart === -1 ? url : url.slice(0, queryStart);
     const query = queryStart === -1 ? NO_QUERY : new URLSearchParams(url.slice(queryStart + 1));
     const corsAllowed = applyCors(corsAllows, request, response);
+    if (admin !== undefined && pathname.startsWith(adminPrefix) && request.method !== 'OPTIONS') {
+      sendAdmin(request, response, pathname.slice(adminPrefix.length));
+      return;
+    }
     const handler = route(pathname, query);
     if (handler === undefined) {
       sendJson(request, response, 404, { error: `no route for ${request.method} ${pathname}` });

@@ -90,7 +90,19 @@ describe('serve output', () => {
     const wrongKey = 'n0t-the-k3y';
     const server = await startServer(['--json', '--key', key]);
     const first = JSON.parse(server.line) as Record<string, unknown>;
-    expect(first).toMatchObject({ event: 'listening', url: server.url, port: server.port });
+    // The key is no secret from browsers (every client page carries it): the listening line gives it, the logs never.
+    expect(first).toEqual({
+      event: 'listening',
+      url: server.url,
+      wsUrl: `ws://127.0.0.1:${server.port}/peerjs/peerjs`,
+      port: server.port,
+      host: '127.0.0.1',
+      path: '/peerjs',
+      secure: false,
+      key,
+      client: { host: '127.0.0.1', port: server.port, path: '/peerjs', key, secure: false },
+      version: expect.any(String),
+    });
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/peerjs$/);
     expect(server.port).toBeGreaterThan(0);
 
@@ -109,7 +121,7 @@ describe('serve output', () => {
     const lines = result.stdout.split('\n').filter((line) => line.length > 0);
     expect(lines.length).toBeGreaterThanOrEqual(3);
     for (const line of lines) expect(() => JSON.parse(line), `not JSON: ${line}`).not.toThrow();
-    const output = result.stdout + result.stderr;
+    const output = lines.slice(1).join('\n') + result.stderr;
     for (const secret of [key, token, wrongKey, 'tok-b-s3cret']) expect(output).not.toContain(secret);
     expect(output).not.toMatch(ANSI);
   });
@@ -705,7 +717,7 @@ describe('log lines', () => {
 });
 
 describe('help', () => {
-  it('--help groups the server options: basic, client protocol, security, limits, cluster, output, TLS', async () => {
+  it('--help groups the server options: basic, client protocol, security, limits, cluster, output, testing, TLS', async () => {
     const result = await runCli(['--help']);
     expect(result.code).toBe(0);
     const headings = result.stdout.split('\n').filter((line) => / Options:$/.test(line));
@@ -716,6 +728,7 @@ describe('help', () => {
       'Limits Options:',
       'Cluster Options:',
       'Output Options:',
+      'Testing Options:',
       'TLS Options:',
     ]);
   });
