@@ -2,6 +2,8 @@
 export { createSignalServer } from './server.js';
 export type { SignalServer, SignalServerOptions, ListeningInfo, PeerClientOptions } from './server.js';
 export { startSignalServer } from './start.js';
+export { attachSignalServer } from './attach.js';
+export type { AttachedSignalServer, AttachOptions } from './attach.js';
 export type { StartedSignalServer } from './start.js';
 export type { SignalingObserver, RefusalReason } from './signaling/observer.js';
 export { resolveConfig, DEFAULTS } from './config.js';

@@ -1,20 +1,16 @@
 // createSignalServer(config): HTTP(S) server + WebSocket transport, with listen() and an idempotent close(); no process globals.
 import type { IncomingMessage } from 'node:http';
-import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { resolveConfig, type Config } from './config.js';
 import { PeerSignalError } from './errors.js';
-import { silentLogger, type Logger } from './logger.js';
-import { createRequestHandler } from './http/routes.js';
+import type { Logger } from './logger.js';
 import { createHttpServer } from './http/http-server.js';
 import { listenOn } from './listen.js';
 import { urlHost } from './hosts.js';
 import { WebSocketTransport } from './transport/websocket.js';
-import { createMemoryBackend } from './cluster/memory.js';
-import { createLazyRedisBackend } from './cluster/lazy-redis.js';
-import { createLazyMetrics } from './metrics/lazy-metrics.js';
-import { combineObservers, type SignalingObserver } from './signaling/observer.js';
+import type { SignalingObserver } from './signaling/observer.js';
+import { createParts } from './parts.js';
 import { VERSION } from './version.js';
 
 export interface SignalServerOptions {
@@ -73,42 +69,7 @@ export interface SignalServer {
 
 export function createSignalServer(partial: Partial<Config> = {}, options: SignalServerOptions = {}): SignalServer {
   const config = resolveConfig(partial);
-  const logger = options.logger ?? silentLogger;
-  const cluster = config.redisUrl === undefined ? createMemoryBackend() : createLazyRedisBackend(config, logger);
-  // The sources are read at scrape time only, after `transport` below exists.
-  const metrics = config.metrics
-    ? createLazyMetrics({
-        version: VERSION,
-        peerCount: () => transport.peers.count,
-        socketCount: () => transport.sockets.size,
-        queued: () => transport.peers.queued(),
-        framesHandled: () => transport.peers.relay.framesHandled,
-        clusterStatus: config.redisUrl === undefined ? undefined : () => cluster.status(transport.peers.count),
-      })
-    : undefined;
-  const observer = combineObservers([metrics?.observer, options.observer].filter((watcher) => watcher !== undefined));
-  const transport = new WebSocketTransport(config, logger, cluster, observer);
-  const { peers } = transport;
-  const startedAt = Date.now();
-
-  const handler = createRequestHandler({
-    config,
-    version: VERSION,
-    startedAt,
-    peerCount: () => peers.count,
-    peerIds: function* () {
-      yield* peers.ids();
-      yield* cluster.remoteIds();
-    },
-    clusterStatus: () => cluster.status(peers.count),
-    metrics: metrics?.scrape,
-    admin: config.adminToken === undefined ? undefined : { disconnect: (id) => peers.disconnect(id), faults: peers.relay.faults },
-    generateId: () => {
-      let id = randomUUID();
-      while (peers.has(id) || cluster.isRemote(id)) id = randomUUID();
-      return id;
-    },
-  });
+  const { logger, cluster, transport, peers, metrics, handler } = createParts(config, options);
   const httpServer = createHttpServer(config, logger, handler);
   httpServer.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => transport.handleUpgrade(request, socket, head));
   const scheme = config.sslKey !== undefined ? 'https' : 'http';

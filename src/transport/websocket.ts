@@ -156,11 +156,13 @@ export class WebSocketTransport {
   /** Open WebSocket connections per client address (only tracked when maxConnectionsPerIp is set). */
   private readonly connectionsByIp = new Map<string, number>();
 
-  constructor(config: Readonly<Config>, logger: Logger, cluster: ClusterBackend, observer?: SignalingObserver) {
+  /** `mountPath`: where a framework mounted the HTTP API, in front of config.path for the WebSocket (see parts.ts). */
+  constructor(config: Readonly<Config>, logger: Logger, cluster: ClusterBackend, observer?: SignalingObserver, mountPath = '') {
     this.config = config;
     this.logger = logger;
     this.peers = new Peers(config, logger, socketOps, cluster, observer);
-    this.socketPath = config.path === '/' ? '/peerjs' : `${config.path}/peerjs`;
+    const prefix = `${mountPath.replace(/\/+$/, '')}${config.path === '/' ? '' : config.path}`;
+    this.socketPath = `${prefix}/peerjs`;
     // `closeTimeout` is documented in ws's doc/ws.md (since ws 8.19) but not yet in @types/ws.
     const options: ServerOptions & { closeTimeout: number } = {
       noServer: true,
