@@ -1,6 +1,7 @@
 // Config type, the one DEFAULTS object, and resolveConfig(): the only way a config is made.
 import { PeerSignalError } from './errors.js';
 import { wildcardProblem } from './http/origins.js';
+import { iceUrlProblem, type IceUrlKind } from './ice/urls.js';
 import { checkFaultSpec, type FaultSpec } from './signaling/faults.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -77,6 +78,17 @@ export interface Config {
   tokenSecret: string | undefined;
   /** Serve Prometheus metrics at `GET /metrics` and `{path}/metrics` (behind `adminToken` when set). Default false. */
   metrics: boolean;
+  /**
+   * coturn's `static-auth-secret`: `GET {path}/{key}/ice-servers` hands out TURN credentials signed with it
+   * (HMAC-SHA1, valid for turnTtlSeconds). Needs turnUrls. Default none.
+   */
+  turnSecret: string | undefined;
+  /** TURN URLs listed with the credentials: `turn:host[:port][?transport=udp|tcp]` or `turns:...`; an empty list is none. Default none. */
+  turnUrls: readonly string[] | undefined;
+  /** STUN URLs listed by `GET {path}/{key}/ice-servers`: `stun:host[:port]` or `stuns:...`; an empty list is none. Default none. */
+  stunUrls: readonly string[] | undefined;
+  /** How long the TURN credentials handed out stay valid, in seconds. Default 3600. */
+  turnTtlSeconds: number;
   /** Cluster mode: `redis://[:password@]host:port[/db]` or `rediss://`. Default none (a single instance). */
   redisUrl: string | undefined;
   /** Prefix of every Redis key and channel, so several clusters can share one Redis. Default `peer-signal:`. */
@@ -124,6 +136,10 @@ export const DEFAULTS: Readonly<Config> = Object.freeze({
   adminToken: undefined,
   tokenSecret: undefined,
   metrics: false,
+  turnSecret: undefined,
+  turnUrls: undefined,
+  stunUrls: undefined,
+  turnTtlSeconds: 3600,
   redisUrl: undefined,
   redisPrefix: 'peer-signal:',
   redisOptional: false,
@@ -155,6 +171,7 @@ export const RANGES = {
   maxConnectionsPerIp: { min: 0, max: 10_000_000 },
   handshakeTimeoutMs: { min: 100, max: MAX_TIMER_MS },
   clusterLeaseMs: { min: 300, max: 600_000 },
+  turnTtlSeconds: { min: 60, max: 7 * 86400 },
 } as const satisfies Partial<Record<keyof Config, { min: number; max: number }>>;
 
 /** A Config field that is an integer with a range in {@link RANGES}. */
@@ -193,6 +210,19 @@ function checkOrigins(name: string, value: unknown): readonly string[] {
     if (problem !== undefined) throw configError(`${name}: ${problem}`);
   }
   return Object.freeze((value as string[]).map((origin) => origin.replace(/\/+$/, '')));
+}
+
+/** A frozen list of STUN or TURN URLs, each checked (see ice/urls.ts); undefined for none (an empty list too). */
+function checkIceUrls(name: string, kind: IceUrlKind, value: unknown): readonly string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.some((url) => typeof url !== 'string')) {
+    throw configError(`${name} must be an array of ${kind.toUpperCase()} URL strings such as "${kind === 'stun' ? 'stun:stun.example.com:3478' : 'turn:turn.example.com:3478'}"`);
+  }
+  for (const url of value as string[]) {
+    const problem = iceUrlProblem(kind, url);
+    if (problem !== undefined) throw configError(`${name}: ${problem}`);
+  }
+  return value.length === 0 ? undefined : Object.freeze([...(value as string[])]);
 }
 
 /** Turns `peerjs`, `/peerjs/`, `//a//b/` into `/peerjs`, `/peerjs`, `/a/b`; `''` and `/` into `/`. */
@@ -255,7 +285,7 @@ export function resolveConfig(partial: Partial<Config> = {}): Readonly<Config> {
   checkInteger('stallTimeoutMs', merged.stallTimeoutMs);
   checkInteger('maxConnectionsPerIp', merged.maxConnectionsPerIp);
   checkInteger('handshakeTimeoutMs', merged.handshakeTimeoutMs);
-  for (const name of ['adminToken', 'tokenSecret'] as const) {
+  for (const name of ['adminToken', 'tokenSecret', 'turnSecret'] as const) {
     const value = merged[name];
     if (value === undefined) continue;
     if (typeof value !== 'string' || value.length < 16) {
@@ -263,6 +293,19 @@ export function resolveConfig(partial: Partial<Config> = {}): Readonly<Config> {
     }
   }
   if (typeof merged.metrics !== 'boolean') throw configError('metrics must be a boolean');
+  merged.turnUrls = checkIceUrls('turnUrls', 'turn', merged.turnUrls);
+  merged.stunUrls = checkIceUrls('stunUrls', 'stun', merged.stunUrls);
+  checkInteger('turnTtlSeconds', merged.turnTtlSeconds);
+  if (merged.turnSecret !== undefined && merged.turnUrls === undefined) {
+    throw configError(
+      'turnSecret needs turnUrls too: add the URLs of the TURN server that shares the secret, such as turn:turn.example.com:3478?transport=udp',
+    );
+  }
+  if (merged.turnSecret === undefined && merged.turnUrls !== undefined) {
+    throw configError(
+      "turnUrls needs turnSecret too: a TURN server relays only for peers with credentials, which are signed with coturn's static-auth-secret; pass that secret",
+    );
+  }
   if (merged.redisUrl !== undefined) {
     let protocol = '';
     try {

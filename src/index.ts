@@ -1,4 +1,4 @@
-// Public API: createSignalServer, resolveConfig and their types, nothing else.
+// Public API: createSignalServer, attachSignalServer, `peer`'s PeerServer and ExpressPeerServer, and their types.
 export { createSignalServer } from './server.js';
 export type { SignalServer, SignalServerOptions, ListeningInfo, PeerClientOptions } from './server.js';
 export { startSignalServer } from './start.js';
@@ -14,3 +14,7 @@ export { PeerSignalError } from './errors.js';
 export type { PeerSignalErrorCode } from './errors.js';
 export { createPeerToken, verifyPeerToken } from './tokens.js';
 export type { PeerTokenOptions, TokenCheck } from './tokens.js';
+export { ExpressPeerServer } from './compat/express-peer-server.js';
+export { PeerServer } from './compat/peer-server.js';
+export { MessageType } from './compat/types.js';
+export type { IClient, IConfig, IMessage, PeerServerApp, PeerServerEvents, PeerServerOptions, PeerSocket, CorsOptions } from './compat/types.js';

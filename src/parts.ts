@@ -10,7 +10,8 @@ import { createLazyRedisBackend } from './cluster/lazy-redis.js';
 import type { ClusterBackend } from './cluster/backend.js';
 import { createLazyMetrics, type ServerMetrics } from './metrics/lazy-metrics.js';
 import { combineObservers, type SignalingObserver } from './signaling/observer.js';
-import type { Peers } from './signaling/peers.js';
+import { monotonicNow, type Peers } from './signaling/peers.js';
+import { sendToPeer } from './signaling/relay.js';
 import { VERSION } from './version.js';
 
 export interface PartsOptions {
@@ -23,7 +24,28 @@ export interface PartsOptions {
    * handler (Express strips it from the request URLs the handler sees, but not from upgrades).
    */
   mountPath?: string;
+  /**
+   * Makes the ids that `GET {path}/{key}/id` hands out (the `peer` package's `generateClientId`); asked
+   * again while an id is in use. Default: a random UUID.
+   */
+  generateClientId?: () => string;
+  /** Given a way to find a connected peer by id once the server is wired: the `peer` compat layer's client objects use it. */
+  onPeerLookup?: (find: (id: string) => PeerHandle | undefined) => void;
 }
+
+/** One peer connected to this instance, for acting on it by id. */
+export interface PeerHandle {
+  readonly token: string;
+  /** The peer's WebSocket (a `ws` WebSocket). */
+  readonly socket: unknown;
+  /** When the peer last sent a frame or a pong, in Date.now() ms. */
+  lastSeenAt(): number;
+  /** Sends one text frame; false (and nothing sent) while the peer has more than maxBufferedBytes unread. */
+  send(frame: string): boolean;
+}
+
+/** A user's generator may keep answering ids in use; give up rather than spin the event loop forever. */
+const MAX_ID_ATTEMPTS = 1000;
 
 export interface Parts {
   readonly config: Readonly<Config>;
@@ -32,8 +54,8 @@ export interface Parts {
   readonly transport: WebSocketTransport;
   readonly peers: Peers<unknown>;
   readonly metrics: ServerMetrics | undefined;
-  /** The HTTP API: health, info, id, peers, metrics, admin. */
-  readonly handler: (request: IncomingMessage, response: ServerResponse) => void;
+  /** The HTTP API: health, info, id, peers, metrics, admin; calls `next` (when given) for what no route matches. */
+  readonly handler: (request: IncomingMessage, response: ServerResponse, next?: () => void) => void;
 }
 
 export function createParts(config: Readonly<Config>, options: PartsOptions = {}): Parts {
@@ -67,10 +89,23 @@ export function createParts(config: Readonly<Config>, options: PartsOptions = {}
     metrics: metrics?.scrape,
     admin: config.adminToken === undefined ? undefined : { disconnect: (id) => peers.disconnect(id), faults: peers.relay.faults },
     generateId: () => {
-      let id = randomUUID();
-      while (peers.has(id) || cluster.isRemote(id)) id = randomUUID();
-      return id;
+      const generate = options.generateClientId ?? randomUUID;
+      for (let attempt = 0; attempt < MAX_ID_ATTEMPTS; attempt++) {
+        const id = String(generate());
+        if (!peers.has(id) && !cluster.isRemote(id)) return id;
+      }
+      throw new Error(`generateClientId returned ${MAX_ID_ATTEMPTS} ids in a row that are in use; make it return random ids`);
     },
+  });
+  options.onPeerLookup?.((id) => {
+    const peer = peers.relay.realm.get(id);
+    if (peer === undefined) return undefined;
+    return {
+      token: peer.token,
+      socket: peer.socket,
+      lastSeenAt: () => Date.now() - (monotonicNow() - peer.lastSeen),
+      send: (frame) => sendToPeer(peers.relay, peer, frame),
+    };
   });
   return { config, logger, cluster, transport, peers: peers as Peers<unknown>, metrics, handler };
 }

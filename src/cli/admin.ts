@@ -46,7 +46,8 @@ async function callAdmin(options: AdminOptions, method: string, route: string, j
   const body = asObject(answer.json) ?? {};
   const reason = typeof body.error === 'string' ? body.error : `HTTP ${answer.status}`;
   if (answer.status === 401) throw new CliError(`${base.href}: ${reason}`);
-  if (answer.status === 404 && route === 'faults') {
+  // Without --admin-token the router has no admin routes and answers "no route for ..." (kick's own 404 names the peer).
+  if (answer.status === 404 && (route === 'faults' || reason.startsWith('no route for '))) {
     throw new CliError(`${base.href} has no admin routes: start the server with --admin-token (and check --url's path)`);
   }
   if (answer.status !== 200) throw new CliError(`${base.href}: ${reason}`);

@@ -10,6 +10,7 @@ import { createTokenCommand } from './token.js';
 import { createTranscriptCommand } from './transcript.js';
 import { createRunCommand } from './run.js';
 import { createFaultsCommand, createKickCommand } from './admin.js';
+import { createIceServersCommand, createTurnConfigCommand } from './ice.js';
 
 /** commander prints suggestions on a second line; we promise one line per error. */
 function oneLine(text: string): string {
@@ -33,7 +34,7 @@ function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(oneLine(text)) });
   const serve = createServeCommand();
-  for (const command of [serve, createHealthCommand(), createPeersCommand(), createTokenCommand(), createRunCommand(), createTranscriptCommand(), createKickCommand(), createFaultsCommand()]) {
+  for (const command of [serve, createHealthCommand(), createPeersCommand(), createTokenCommand(), createRunCommand(), createTranscriptCommand(), createKickCommand(), createFaultsCommand(), createIceServersCommand(), createTurnConfigCommand()]) {
     // `faults` has subcommands: each is a command of its own for options, errors and exit codes.
     for (const each of command.commands.length > 0 ? command.commands : [command]) addCommonOptions(each);
     for (const each of [command, ...command.commands]) each.exitOverride().configureOutput({ outputError: (text, write) => write(oneLine(text)) });

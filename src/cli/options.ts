@@ -1,11 +1,12 @@
 // Every `serve` option once (flag, env var, Config field, parser, help, group); commander's options and configFromOptions derive from it.
 import { readFileSync } from 'node:fs';
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { DEFAULT_LOG_LEVEL, DEFAULTS, LOG_LEVELS, RANGES, type Config, type RangedField } from '../config.js';
 import type { PeerSignalError } from '../errors.js';
 import { usageError } from './output.js';
-import { checkSecret, collectOrigins, parseBytesIn, parseFaultPairs, parseIntegerIn, parseOnOff, parseSwitchValue } from './parse.js';
+import { checkSecret, collectOrigins, parseBytesIn, parseDurationSeconds, parseFaultPairs, parseIntegerIn, parseOnOff, parseSwitchValue } from './parse.js';
 import { MAX_FAULT_DELAY_MS } from '../signaling/faults.js';
+import { iceUrlProblem, type IceUrlKind } from '../ice/urls.js';
 
 /** The heading an option appears under in --help ("<group> Options:"), in the order of the table's rows. */
 export type HelpGroup = 'Basic' | 'Client Protocol' | 'Security' | 'Limits' | 'Cluster' | 'Output' | 'Testing' | 'TLS';
@@ -17,7 +18,27 @@ const RANGED_PARSERS = {
   integer: ({ min, max }: Range) => parseIntegerIn(min, max),
   ms: ({ min, max }: Range) => parseIntegerIn(min, max, ' of milliseconds'),
   bytes: ({ min, max }: Range) => parseBytesIn(min, max),
+  duration: ({ min, max }: Range) => (value: string) => {
+    const seconds = parseDurationSeconds(value);
+    if (seconds < min || seconds > max) throw new InvalidArgumentError(`It must be a duration from ${min} s to ${max} s, such as 90s, 15m, 1h or 7d.`);
+    return seconds;
+  },
 };
+
+/** Collects `--turn-urls a,b` (repeatable) and `PEER_SIGNAL_TURN_URLS=a,b` into one list, each URL checked as resolveConfig does. */
+function collectIceUrls(kind: IceUrlKind): ArgParser {
+  return (value: string, previous: string[] | undefined) => {
+    const urls = value
+      .split(',')
+      .map((url) => url.trim())
+      .filter((url) => url.length > 0);
+    for (const url of urls) {
+      const problem = iceUrlProblem(kind, url);
+      if (problem !== undefined) throw new InvalidArgumentError(`${problem}.`);
+    }
+    return [...(previous ?? []), ...urls];
+  };
+}
 
 /** commander's argParser: the raw text and the value so far (for repeatable options) in, the value out; `any` because each parser has its own. */
 type ArgParser = (value: string, previous: any) => unknown;
@@ -82,6 +103,38 @@ export const SERVE_OPTIONS: readonly ServeOption[] = [
     config: 'aliveTimeoutMs',
     parse: 'ms',
     help: 'close peers silent (no frame, no pong) for this long',
+  },
+  {
+    flags: '--stun-urls <urls>',
+    group: 'Client Protocol',
+    env: 'PEER_SIGNAL_STUN_URLS',
+    config: 'stunUrls',
+    parse: collectIceUrls('stun'),
+    help: 'STUN servers GET {path}/{key}/ice-servers lists: stun:host[:port], comma-separated',
+  },
+  {
+    flags: '--turn-urls <urls>',
+    group: 'Client Protocol',
+    env: 'PEER_SIGNAL_TURN_URLS',
+    config: 'turnUrls',
+    parse: collectIceUrls('turn'),
+    help: 'TURN servers listed with credentials: turn:host[:port][?transport=udp|tcp] or turns:..., comma-separated; needs --turn-secret',
+  },
+  {
+    flags: '--turn-secret <secret>',
+    group: 'Client Protocol',
+    env: 'PEER_SIGNAL_TURN_SECRET',
+    config: 'turnSecret',
+    secret: true,
+    help: "coturn's static-auth-secret: sign short-lived TURN credentials with it (prefer the env var; see peer-signal turn-config)",
+  },
+  {
+    flags: '--turn-ttl <duration>',
+    group: 'Client Protocol',
+    env: 'PEER_SIGNAL_TURN_TTL',
+    config: 'turnTtlSeconds',
+    parse: 'duration',
+    help: 'how long TURN credentials stay valid: seconds, or 90s, 15m, 1h, 1d',
   },
 
   {
@@ -409,9 +462,14 @@ function toOption(row: ServeOption): Option {
   return option;
 }
 
-/** Adds every serve option; the defaults shown in --help come from DEFAULTS. */
-export function addServeOptions(command: Command): Command {
-  for (const row of SERVE_OPTIONS) command.addOption(toOption(row));
+/**
+ * Adds every serve option, or only those feeding `fields` (for commands that must read a setting exactly as
+ * serve does, such as turn-config); the defaults shown in --help come from DEFAULTS.
+ */
+export function addServeOptions(command: Command, fields?: readonly (keyof Config)[]): Command {
+  for (const row of SERVE_OPTIONS) {
+    if (fields === undefined || (row.aliasOf === undefined && row.config !== undefined && fields.includes(row.config))) command.addOption(toOption(row));
+  }
   return command;
 }
 

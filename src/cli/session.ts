@@ -77,8 +77,9 @@ function asUsageError(command: Command, error: unknown): unknown {
   return usageError(message, { cause: error });
 }
 
-/** The --json listening line, also what the ready file holds. */
-export function listeningDocument(info: ListeningInfo): Record<string, unknown> {
+/** The --json listening line, also what the ready file holds; `iceServersUrl` only where that route hands out servers. */
+export function listeningDocument(info: ListeningInfo, config?: Pick<Config, 'stunUrls' | 'turnSecret'>): Record<string, unknown> {
+  const ice = config !== undefined && (config.stunUrls !== undefined || config.turnSecret !== undefined);
   return {
     event: 'listening',
     url: info.url,
@@ -89,6 +90,7 @@ export function listeningDocument(info: ListeningInfo): Record<string, unknown> 
     secure: info.secure,
     key: info.client.key,
     client: info.client,
+    ...(ice ? { iceServersUrl: `${info.url}/${encodeURIComponent(info.client.key)}/ice-servers` } : {}),
     version: VERSION,
   };
 }
@@ -97,7 +99,13 @@ export function listeningDocument(info: ListeningInfo): Record<string, unknown> 
 function writeAtomically(file: string, text: string): void {
   const temporary = `${file}.${process.pid}.tmp`;
   writeFileSync(temporary, text);
-  renameSync(temporary, file);
+  try {
+    renameSync(temporary, file);
+  } catch (error) {
+    // `file` is a directory, say: do not leave the temporary file behind.
+    rmSync(temporary, { force: true });
+    throw error;
+  }
 }
 
 /** The faults of --fault-drop, --fault-delay and --fault-seed, or undefined when none is given. */
@@ -177,7 +185,7 @@ export async function startSession(command: Command, options: SessionOptions = {
     if (error instanceof PeerSignalError) throw new CliError(error.message, ExitCode.FAILURE, { cause: error });
     throw error;
   }
-  const document = listeningDocument(info);
+  const document = listeningDocument(info, config);
   if (flags.readyFile !== undefined) {
     try {
       writeAtomically(flags.readyFile, JSON.stringify(document) + '\n');

@@ -33,7 +33,8 @@ function readBody(request: IncomingMessage): Promise<string | undefined> {
   });
 }
 
-const faultsView = (spec: FaultSpec): unknown => ({ faults: spec });
+/** Both tables always, so a server that never had faults answers as one whose faults were cleared. */
+const faultsView = (spec: FaultSpec): unknown => ({ faults: { drop: {}, delayMs: {}, ...spec } });
 
 /**
  * Answers `{prefix}/admin/...` below the prefix (`rest` is the path after `/admin/`). The caller has

@@ -1,8 +1,10 @@
-// The HTTP API as a plain node:http handler: health, server info, id, peers, metrics, CORS; JSON 404 for everything else.
+// The HTTP API as a plain node:http handler: health, server info, id, peers, ICE servers, metrics, CORS; JSON 404 for everything else.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../config.js';
 import { createSecretMatcher } from '../secrets.js';
 import { answerAdmin, type AdminContext } from './admin.js';
+import { clientAddress } from './client-address.js';
+import { createIceServersRoute } from '../ice/route.js';
 import { originMatcher, type OriginMatcher } from './origins.js';
 import type { ClusterStatus } from '../cluster/backend.js';
 
@@ -76,7 +78,9 @@ function answerPreflight(request: IncomingMessage, response: ServerResponse, all
 }
 
 /** Builds the request handler. Routes are matched exactly; there is no framework and no regex per request. */
-export function createRequestHandler(ctx: RouteContext): (request: IncomingMessage, response: ServerResponse) => void {
+export function createRequestHandler(
+  ctx: RouteContext,
+): (request: IncomingMessage, response: ServerResponse, next?: () => void) => void {
   const { config } = ctx;
   const base = config.path === '/' ? '' : config.path;
   const isKey = createSecretMatcher(config.key);
@@ -140,6 +144,12 @@ export function createRequestHandler(ctx: RouteContext): (request: IncomingMessa
       (error: unknown) => sendJson(request, response, 500, { error: `metrics failed: ${(error as Error).message}` }),
     );
   };
+  const answerIceServers = createIceServersRoute(config);
+  const sendIceServers: RouteHandler = (request, response, query) => {
+    const answer = answerIceServers(clientAddress(request, config.proxied ? config.proxyHops : 0), query);
+    for (const [name, value] of Object.entries(answer.headers ?? {})) response.setHeader(name, value);
+    sendJson(request, response, answer.status, answer.body);
+  };
   const withKey = (key: string | null, handler: RouteHandler): RouteHandler => (request, response, query) => {
     if (key === null || key === '') {
       sendJson(request, response, 401, { error: 'no key supplied; pass the server key as ?key=KEY or in the path' });
@@ -170,7 +180,7 @@ export function createRequestHandler(ctx: RouteContext): (request: IncomingMessa
     const direct = exact.get(pathname);
     if (direct !== undefined) return direct;
     if (pathname === `${base}/peers`) return withKey(query.get('key'), sendPeers);
-    // {prefix}/{key}/id and {prefix}/{key}/peers
+    // {prefix}/{key}/id, {prefix}/{key}/peers and {prefix}/{key}/ice-servers
     if (!pathname.startsWith(`${base}/`)) return undefined;
     const rest = pathname.slice(base.length + 1);
     const slash = rest.indexOf('/');
@@ -184,6 +194,7 @@ export function createRequestHandler(ctx: RouteContext): (request: IncomingMessa
     }
     if (action === 'id') return withKey(key, sendId);
     if (action === 'peers') return withKey(key, sendPeers);
+    if (action === 'ice-servers') return withKey(key, sendIceServers);
     return undefined;
   };
 
@@ -201,17 +212,23 @@ export function createRequestHandler(ctx: RouteContext): (request: IncomingMessa
     );
   };
 
-  return (request, response) => {
+  // `next`, when given (mounted in Express or connect), takes what no route matches, before any header is set.
+  return (request, response, next) => {
     const url = request.url ?? '/';
     const queryStart = url.indexOf('?');
     const pathname = queryStart === -1 ? url : url.slice(0, queryStart);
     const query = queryStart === -1 ? NO_QUERY : new URLSearchParams(url.slice(queryStart + 1));
+    const isAdmin = admin !== undefined && pathname.startsWith(adminPrefix) && request.method !== 'OPTIONS';
+    const handler = isAdmin ? undefined : route(pathname, query);
+    if (!isAdmin && handler === undefined && next !== undefined) {
+      next();
+      return;
+    }
     const corsAllowed = applyCors(corsAllows, request, response);
-    if (admin !== undefined && pathname.startsWith(adminPrefix) && request.method !== 'OPTIONS') {
+    if (isAdmin) {
       sendAdmin(request, response, pathname.slice(adminPrefix.length));
       return;
     }
-    const handler = route(pathname, query);
     if (handler === undefined) {
       sendJson(request, response, 404, { error: `no route for ${request.method} ${pathname}` });
       return;

@@ -240,11 +240,7 @@ export function spawnCli(args: readonly string[], options: SpawnOptions = {}): C
 
 function killProcess(handle: CliProcess): void {
   if (!handle.running || handle.pid <= 0) return;
-  try {
-    process.kill(handle.pid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
+  killPids([handle.pid]);
 }
 
 /** Kills every process spawned by this module that is still running (by PID) and waits for them. For afterEach. */
@@ -539,4 +535,33 @@ export async function cleanup(context?: HookContext): Promise<void> {
 /** stderr split into non-empty lines. */
 export function stderrLines(result: { stderr: string }): string[] {
   return result.stderr.split('\n').filter((line) => line.length > 0);
+}
+
+/** The `error:` lines of stderr (run prints its listening line and summary there too). */
+export function errorLines(result: { stderr: string }): string[] {
+  return stderrLines(result).filter((line) => line.startsWith('error:'));
+}
+
+/** Whether 127.0.0.1:`port` accepts a TCP connection now: false when it is refused. */
+export function portAccepts(port: number, timeoutMs = EXIT_TIMEOUT_MS): Promise<boolean> {
+  const socket = netConnect(port, '127.0.0.1');
+  const answer = new Promise<boolean>((resolve, reject) => {
+    socket.once('connect', () => resolve(true));
+    socket.once('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNREFUSED' ? resolve(false) : reject(error)));
+  });
+  return within(answer, timeoutMs, `connecting to port ${port}`).finally(() => socket.destroy());
+}
+
+/**
+ * Kills processes that a spawned CLI started in turn (a command under `run`), by PID, for afterEach:
+ * killing `run` does not end its command. Those already gone are skipped.
+ */
+export function killPids(pids: Iterable<number>): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
 }

@@ -83,10 +83,14 @@ describe('npm package', () => {
     mkdirSync(extracted, { recursive: true });
     await run('tar', ['-xzf', tarball, '-C', extracted, 'package/package.json'], { timeout: NPM_TIMEOUT_MS });
     const manifest = JSON.parse(readFileSync(join(extracted, 'package/package.json'), 'utf8')) as Record<string, unknown>;
-    for (const field of ['dependencies', 'optionalDependencies', 'peerDependencies', 'bundleDependencies', 'bundledDependencies']) {
+    for (const field of ['dependencies', 'optionalDependencies', 'bundleDependencies', 'bundledDependencies']) {
       const value = manifest[field];
       expect(value === undefined || Object.keys(value as object).length === 0, `${field}: ${JSON.stringify(value)}`).toBe(true);
     }
+    // express is a peer only for ExpressPeerServer/PeerServer, and optional: npm never installs it for us.
+    const peers = Object.keys((manifest.peerDependencies ?? {}) as object);
+    const optional = (manifest.peerDependenciesMeta ?? {}) as Record<string, { optional?: boolean }>;
+    expect(peers.filter((name) => optional[name]?.optional !== true)).toEqual([]);
     expect(manifest).toMatchObject({ name: 'peer-signal', version: VERSION, type: 'module', bin: { 'peer-signal': 'bin/peer-signal.js' } });
     // Nothing was installed next to it.
     expect(existsSync(join(prefix, 'lib/node_modules/peer-signal/node_modules'))).toBe(false);

@@ -13,18 +13,8 @@ import { isPairEvent, peersOf } from '../../src/transcript/sequence.js';
 import { createTranscript } from '../../src/transcript/writer.js';
 import { within } from '../support/deadline.js';
 import { closeAll, connectPeer, connectRaw, socketUrl, type TestClient } from '../support/peer-client.js';
+import { CHROMIUM, CHROMIUM_ARGS } from '../support/chromium.mjs';
 
-const CHROMIUM = process.env.PEER_SIGNAL_E2E_CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 /** Generous: two cores shared with other test runs. A launch takes about a second when the machine is idle. */
 const LAUNCH_MS = 40_000;
@@ -191,7 +181,7 @@ describe.skipIf(chromiumMissing)('the transcript HTML in headless Chromium', () 
     events = parsed.events;
     const html = path.join(dir, 'session.html');
     writeFileSync(html, renderHtml(events, { title: 'session.ndjson' }));
-    browser = await within(chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: LAUNCH_MS }), LAUNCH_MS + 5_000, 'launching Chromium');
+    browser = await within(chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS], timeout: LAUNCH_MS }), LAUNCH_MS + 5_000, 'launching Chromium');
     page = await open(html);
   }, 90_000);
 

@@ -6,22 +6,16 @@ import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS as BASE_CHROMIUM_ARGS } from '../../support/chromium.mjs';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const CHROMIUM = process.env.PEER_SIGNAL_E2E_CHROMIUM ?? '/usr/bin/chromium';
 const BROWSER_LAUNCH_MS = 20_000;
 const SCENARIO_MS = 15_000;
 /** How long a child process has to exit after SIGTERM before SIGKILL. */
 export const STOP_MS = 7_000;
 const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
+  ...BASE_CHROMIUM_ARGS,
+  // WebRTC between pages of one machine: loopback candidates, fake media, and real addresses instead of mDNS names.
   '--allow-loopback-in-peer-connection',
   '--use-fake-ui-for-media-stream',
   '--use-fake-device-for-media-stream',

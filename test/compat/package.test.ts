@@ -1,0 +1,108 @@
+// The built package in projects of its own: without express it imports and runs (express is loaded only by ExpressPeerServer),
+// and with express 4 or 5 it mounts exactly where peer 1.0.2 does.
+import { execFile } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const MOUNT_TABLE = fileURLToPath(new URL('./fixtures/mount-table.mjs', import.meta.url));
+const RUN_MS = 30_000;
+let work = '';
+
+/** A project with the built package installed as npm would (package.json and dist/), and the given packages linked in. */
+function makeProject(name: string, links: Record<string, string>): string {
+  const project = join(work, name);
+  const installed = join(project, 'node_modules', 'peer-signal');
+  mkdirSync(join(installed, 'dist'), { recursive: true });
+  cpSync(join(ROOT, 'package.json'), join(installed, 'package.json'));
+  for (const file of readdirSync(join(ROOT, 'dist'))) {
+    if (file.endsWith('.js') || file.endsWith('.d.ts')) cpSync(join(ROOT, 'dist', file), join(installed, 'dist', file));
+  }
+  for (const [as, from] of Object.entries(links)) symlinkSync(join(ROOT, 'node_modules', from), join(project, 'node_modules', as), 'dir');
+  return project;
+}
+
+async function node(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
+  const { stdout } = await run(process.execPath, args, { cwd, timeout: RUN_MS, env: { ...process.env, ...env } });
+  return stdout;
+}
+
+beforeAll(() => {
+  if (!existsSync(join(ROOT, 'dist/index.js'))) throw new Error('dist/index.js is missing; run npm run build first (npm test does it)');
+  work = mkdtempSync(join(tmpdir(), 'peer-signal-compat-'));
+});
+
+afterAll(() => {
+  if (work !== '') rmSync(work, { recursive: true, force: true });
+});
+
+describe('in a project without express', () => {
+  let project = '';
+  beforeAll(() => {
+    project = makeProject('no-express', {});
+  });
+
+  it('imports peer-signal and runs createSignalServer (the main entry never loads express)', async () => {
+    const script = `
+      import { createSignalServer } from 'peer-signal';
+      const server = createSignalServer({ host: '127.0.0.1', port: 0 });
+      const { url } = await server.listen();
+      const health = await fetch(url + '/health');
+      await server.close();
+      console.log(JSON.stringify({ status: health.status }));`;
+    expect(JSON.parse(await node(project, ['--input-type=module', '-e', script]))).toEqual({ status: 200 });
+  });
+
+  it("loads with require('peer-signal') too, as peer's README examples do", async () => {
+    const script = `const { createSignalServer, ExpressPeerServer } = require('peer-signal');
+      console.log(JSON.stringify([typeof createSignalServer, typeof ExpressPeerServer]));`;
+    expect(JSON.parse(await node(project, ['-e', script]))).toEqual(['function', 'function']);
+  });
+
+  it('throws a PEER_SIGNAL_ERR_CONFIG saying to install express from ExpressPeerServer and PeerServer', async () => {
+    const script = `
+      import { ExpressPeerServer, PeerServer } from 'peer-signal';
+      const errors = [];
+      for (const make of [() => ExpressPeerServer({}), () => PeerServer({ port: 0 })]) {
+        try { make(); errors.push('no error'); } catch (error) { errors.push({ code: error.code, message: error.message }); }
+      }
+      console.log(JSON.stringify(errors));`;
+    const errors = JSON.parse(await node(project, ['--input-type=module', '-e', script])) as Array<{ code: string; message: string }>;
+    expect(errors).toHaveLength(2);
+    for (const error of errors) {
+      expect(error.code).toBe('PEER_SIGNAL_ERR_CONFIG');
+      expect(error.message).toContain('npm install express');
+    }
+  });
+});
+
+interface MountTable {
+  implementation: string;
+  express: string;
+  results: Record<string, { socket: string; id: number; after: string }>;
+}
+
+describe('mount paths, against peer 1.0.2 as the oracle', () => {
+  let oracle: MountTable;
+  beforeAll(async () => {
+    oracle = JSON.parse(await node(ROOT, [MOUNT_TABLE], { PEER_IMPL: 'peer' })) as MountTable;
+    expect(Object.values(oracle.results).every(({ socket, id, after }) => socket === 'OPEN' && id === 200 && after === 'after')).toBe(true);
+  }, RUN_MS);
+
+  it.each([
+    ['express 4', 'express', /^4\./],
+    ['express 5', 'express5', /^5\./],
+  ])('with %s, the WebSocket, the id route and the app routes after the mount are where peer has them', async (_name, express, version) => {
+    const project = makeProject(`with-${express}`, { express, ws: 'ws' });
+    cpSync(MOUNT_TABLE, join(project, 'mount-table.mjs'));
+    const table = JSON.parse(await node(project, ['mount-table.mjs'])) as MountTable;
+    expect(table.implementation).toBe('peer-signal');
+    expect(table.express).toMatch(version);
+    expect(table.results).toEqual(oracle.results);
+  }, RUN_MS);
+});
