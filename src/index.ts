@@ -18,3 +18,5 @@ export { ExpressPeerServer } from './compat/express-peer-server.js';
 export { PeerServer } from './compat/peer-server.js';
 export { MessageType } from './compat/types.js';
 export type { IClient, IConfig, IMessage, PeerServerApp, PeerServerEvents, PeerServerOptions, PeerSocket, CorsOptions } from './compat/types.js';
+export { createTurnCredentials } from './ice/credentials.js';
+export type { TurnCredentials, IceServer } from './ice/credentials.js';
