@@ -89,8 +89,13 @@ export interface Config {
   stunUrls: readonly string[] | undefined;
   /** How long the TURN credentials handed out stay valid, in seconds. Default 3600. */
   turnTtlSeconds: number;
-  /** Cluster mode: `redis://[:password@]host:port[/db]` or `rediss://`. Default none (a single instance). */
+  /**
+   * Cluster mode: `redis://[:password@]host:port[/db]` or `rediss://`; with `redisCluster`, a
+   * comma-separated list of Redis Cluster seed nodes. Default none (a single instance).
+   */
   redisUrl: string | undefined;
+  /** `redisUrl` names Redis Cluster nodes (sharded pub/sub, Redis 7 or later), not one Redis. Default false. */
+  redisCluster: boolean;
   /** Prefix of every Redis key and channel, so several clusters can share one Redis. Default `peer-signal:`. */
   redisPrefix: string;
   /** Start alone with a warning when Redis is unreachable at start, instead of failing. Default false. */
@@ -141,6 +146,7 @@ export const DEFAULTS: Readonly<Config> = Object.freeze({
   stunUrls: undefined,
   turnTtlSeconds: 3600,
   redisUrl: undefined,
+  redisCluster: false,
   redisPrefix: 'peer-signal:',
   redisOptional: false,
   clusterLeaseMs: 10000,
@@ -306,19 +312,29 @@ export function resolveConfig(partial: Partial<Config> = {}): Readonly<Config> {
       "turnUrls needs turnSecret too: a TURN server relays only for peers with credentials, which are signed with coturn's static-auth-secret; pass that secret",
     );
   }
+  if (typeof merged.redisCluster !== 'boolean') throw configError('redisCluster must be a boolean');
   if (merged.redisUrl !== undefined) {
-    let protocol = '';
-    try {
-      protocol = new URL(checkString('redisUrl', merged.redisUrl)).protocol;
-    } catch {
-      // reported below
-    }
-    if (protocol !== 'redis:' && protocol !== 'rediss:') {
+    const urls = checkString('redisUrl', merged.redisUrl).split(',').map((url) => url.trim());
+    const protocols = urls.map((url) => {
+      try {
+        return new URL(url).protocol;
+      } catch {
+        return '';
+      }
+    });
+    if (protocols.some((protocol) => protocol !== 'redis:' && protocol !== 'rediss:')) {
       throw configError('redisUrl must look like redis://[:password@]host:port[/db] or rediss://... for TLS');
     }
+    if (urls.length > 1 && !merged.redisCluster) {
+      throw configError(
+        `redisUrl lists ${urls.length} URLs: pass redisCluster (--redis-cluster) when they are Redis Cluster nodes, or give one URL`,
+      );
+    }
+    if (new Set(protocols).size > 1) throw configError('redisUrl mixes redis:// and rediss://; Redis Cluster nodes share one protocol');
   }
-  if (typeof merged.redisPrefix !== 'string' || !/^[\x21-\x7e]{0,64}$/.test(merged.redisPrefix)) {
-    throw configError('redisPrefix must be up to 64 printable characters without spaces');
+  // Keys use hash tags ({id}) so that each script runs in one Redis Cluster slot; a brace in the prefix would move the tag.
+  if (typeof merged.redisPrefix !== 'string' || !/^[\x21-\x7a|~]{0,64}$/.test(merged.redisPrefix)) {
+    throw configError('redisPrefix must be up to 64 printable characters without spaces or braces');
   }
   if (typeof merged.redisOptional !== 'boolean') throw configError('redisOptional must be a boolean');
   checkInteger('clusterLeaseMs', merged.clusterLeaseMs);

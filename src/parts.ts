@@ -7,7 +7,7 @@ import { createRequestHandler } from './http/routes.js';
 import { WebSocketTransport } from './transport/websocket.js';
 import { createMemoryBackend } from './cluster/memory.js';
 import { createLazyRedisBackend } from './cluster/lazy-redis.js';
-import type { ClusterBackend } from './cluster/backend.js';
+import { InvalidCursorError, type ClusterBackend } from './cluster/backend.js';
 import { createLazyMetrics, type ServerMetrics } from './metrics/lazy-metrics.js';
 import { combineObservers, type SignalingObserver } from './signaling/observer.js';
 import { monotonicNow, type Peers } from './signaling/peers.js';
@@ -81,10 +81,15 @@ export function createParts(config: Readonly<Config>, options: PartsOptions = {}
     version: VERSION,
     startedAt,
     peerCount: () => peers.count,
-    peerIds: function* () {
-      yield* peers.ids();
-      yield* cluster.remoteIds();
-    },
+    // A single instance lists its own peers (at most --concurrent-limit); a cluster lists from Redis, one
+    // page at a time, or this instance's own peers while Redis is unreachable.
+    listPeers: (cursor, limit) =>
+      config.redisUrl === undefined
+        ? Promise.resolve({ ids: [...peers.ids()], next: undefined })
+        : cluster.listIds(cursor, limit).catch((error: unknown) => {
+            if (error instanceof InvalidCursorError) throw error;
+            return { ids: [...peers.ids()], next: undefined };
+          }),
     clusterStatus: () => cluster.status(peers.count),
     metrics: metrics?.scrape,
     admin: config.adminToken === undefined ? undefined : { disconnect: (id) => peers.disconnect(id), faults: peers.relay.faults },
@@ -92,7 +97,8 @@ export function createParts(config: Readonly<Config>, options: PartsOptions = {}
       const generate = options.generateClientId ?? randomUUID;
       for (let attempt = 0; attempt < MAX_ID_ATTEMPTS; attempt++) {
         const id = String(generate());
-        if (!peers.has(id) && !cluster.isRemote(id)) return id;
+        // In a cluster, an id in use on another instance is refused when the client connects with it (ID-TAKEN).
+        if (!peers.has(id)) return id;
       }
       throw new Error(`generateClientId returned ${MAX_ID_ATTEMPTS} ids in a row that are in use; make it return random ids`);
     },

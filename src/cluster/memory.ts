@@ -9,8 +9,7 @@ export function createMemoryBackend(): ClusterBackend {
     claim: () => CLAIMED,
     release: () => {},
     forward: () => false,
-    remoteIds: () => [],
-    isRemote: () => false,
+    listIds: () => Promise.resolve({ ids: [], next: undefined }),
     status: () => undefined,
     close: () => Promise.resolve(),
   };

@@ -1,25 +1,27 @@
 // The names of the cluster's Redis keys and channels, in one place (docs/cluster.md, "Key layout").
 
 /**
- * Every key and channel name under `prefix`. The Lua scripts (redis-scripts.ts) build the
- * per-instance names themselves (`instance:`, `ids:`, `to:`, `events`), since they only learn an
- * id's owner inside the script: change a name here and there together.
+ * Every key and channel name under `prefix`. Each name carries a hash tag (the part in braces) so
+ * that the keys one script touches sit in one Redis Cluster slot: an id's keys share the tag
+ * `{<id>}`, an instance's the tag `{<instance>}`, and the lease keys the tag `{instances}`. On a
+ * single Redis the tags are only part of the name. Ids are [A-Za-z0-9 _-] and instances hex, and
+ * the prefix has no braces (resolveConfig), so no name can move a tag.
  */
 export function redisKeys(prefix: string) {
   return {
     prefix,
-    /** Hash: id → `"<instance> <token hash>"` for every connected peer of the cluster. */
-    peers: `${prefix}peers`,
-    /** Set: instance ids that may still hold ids. */
-    instances: `${prefix}instances`,
-    /** Channel: `J`/`L`/`X` events (redis-messages.ts), for every instance. */
-    events: `${prefix}events`,
-    /** String with a `PX` lease: present while `instance` is alive. */
-    lease: (instance: string) => `${prefix}instance:${instance}`,
-    /** Set: the ids `instance` holds, so a dead instance's ids are freed without a scan. */
-    ids: (instance: string) => `${prefix}ids:${instance}`,
-    /** Channel: deliveries and kicks for `instance` (redis-messages.ts). */
-    inbox: (instance: string) => `${prefix}to:${instance}`,
+    /** String: `"<instance> <token hash>"`, the instance holding `id`. */
+    owner: (id: string) => `${prefix}id:{${id}}`,
+    /** Set with a TTL: instances holding messages for `id`, to be told when it connects. */
+    waiting: (id: string) => `${prefix}wait:{${id}}`,
+    /** Sorted set: instance → end of its lease, in Redis server ms. */
+    instances: `${prefix}instances:{instances}`,
+    /** Hash: instance → peers connected there at its last renewal (same slot as `instances`). */
+    counts: `${prefix}counts:{instances}`,
+    /** Set: the ids `instance` holds, for listing and for freeing them when it dies. */
+    ids: (instance: string) => `${prefix}ids:{${instance}}`,
+    /** Sharded channel: deliveries and notices for `instance` (redis-messages.ts). */
+    inbox: (instance: string) => `${prefix}to:{${instance}}`,
   };
 }
 

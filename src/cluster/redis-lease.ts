@@ -1,42 +1,52 @@
-// This instance's lease in Redis (it counts as alive while the key exists) and the reaping of instances whose lease ran out.
-import type { Redis } from 'ioredis';
+// Instance leases in Redis (an instance counts as alive while its lease runs) and the reaping of dead instances' ids.
+import type { Cluster, Redis } from 'ioredis';
 import type { RedisKeys } from './redis-keys.js';
-import type { Scripts } from './redis-scripts.js';
+import type { Renewal, Scripts } from './redis-scripts.js';
 
-/** The lease of `instance`, kept on `commands`; an instance whose lease key expired is dead. */
-export function createLease(commands: Redis, keys: RedisKeys, scripts: Scripts, instance: string, leaseMs: number) {
-  async function renew(): Promise<void> {
-    await commands.set(keys.lease(instance), String(Date.now()), 'PX', leaseMs);
-    await commands.sadd(keys.instances, instance);
-  }
+/** Ids freed per SPOP while reaping, and batches per reap call, so one reap never holds a tick for long. */
+const REAP_BATCH = 1000;
+const REAP_BATCHES = 20;
 
+/** Leases on `commands`, with the lease length `leaseMs`. */
+export function createLease(commands: Redis | Cluster, keys: RedisKeys, scripts: Scripts, leaseMs: number) {
   return {
-    /** How often to call renewAndReap: three times per lease, so one late renewal does not let the lease run out. */
+    /** How often to renew: three times per lease, so one late renewal does not let the lease run out. */
     intervalMs: Math.max(50, Math.floor(leaseMs / 3)),
 
-    /** Marks this instance alive for another lease. */
-    renew,
-
     /**
-     * Renews our lease, then frees the ids of every other instance whose lease ran out, calling
-     * `onReaped` for each at once. Resolves to the number of live instances, this one included.
+     * Renews `instance`'s lease and records its `peers`; tells whether the lease had lapsed, how many
+     * instances are alive and hold how many peers, and which dead ones still hold ids. One round
+     * trip whatever the size of the cluster.
      */
-    async renewAndReap(onReaped: (other: string, ids: number) => void): Promise<number> {
-      await renew();
-      let alive = 1;
-      for (const other of await commands.smembers(keys.instances)) {
-        if (other === instance) continue;
-        const reaped = await scripts.reap(other);
-        if (reaped === 'alive') alive++;
-        else onReaped(other, reaped);
-      }
-      return alive;
+    renew(instance: string, peers: number): Promise<Renewal> {
+      return scripts.renew(instance, leaseMs, peers);
     },
 
-    /** Leaves at once instead of waiting for the lease to run out: our ids are free for other instances now. */
-    async end(): Promise<void> {
-      await commands.del(keys.lease(instance));
-      await scripts.reap(instance);
+    /**
+     * Frees the ids of `other`, whose lease ran out (it never comes back under that name: an instance
+     * whose lease lapsed rejoins under a new one), then forgets it. Several instances may reap the
+     * same one at once: SPOP hands each id to one of them. Resolves to how many owner records it
+     * deleted; a large instance is finished by later calls.
+     */
+    async reap(other: string): Promise<number> {
+      let freed = 0;
+      for (let batch = 0; batch < REAP_BATCHES; batch++) {
+        const ids = (await commands.spop(keys.ids(other), REAP_BATCH)) as string[];
+        if (ids.length === 0) {
+          await scripts.bury(other);
+          break;
+        }
+        const deleted = await Promise.all(ids.map((id) => scripts.release(id, other)));
+        freed += deleted.filter(Boolean).length;
+      }
+      return freed;
+    },
+
+    /** Leaves at once instead of waiting for the lease to run out: our ids are free for other instances now, then reaped. */
+    async end(instance: string): Promise<void> {
+      await scripts.expire(instance);
     },
   };
 }
+
+export type Lease = ReturnType<typeof createLease>;

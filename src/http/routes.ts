@@ -6,7 +6,10 @@ import { answerAdmin, type AdminContext } from './admin.js';
 import { clientAddress } from './client-address.js';
 import { createIceServersRoute } from '../ice/route.js';
 import { originMatcher, type OriginMatcher } from './origins.js';
-import type { ClusterStatus } from '../cluster/backend.js';
+import { InvalidCursorError, type ClusterStatus, type IdPage } from '../cluster/backend.js';
+
+/** Most ids in one answer of GET /peers in cluster mode (about 400 KB of JSON); a Link header points at the next page. */
+export const PEER_PAGE_LIMIT = 10_000;
 
 /** What the routes need to know about the running server. */
 export interface RouteContext {
@@ -15,7 +18,11 @@ export interface RouteContext {
   /** process.hrtime-free start time, Date.now() when the server was created. */
   readonly startedAt: number;
   peerCount(): number;
-  peerIds(): Iterable<string>;
+  /**
+   * About `limit` connected ids from `cursor` on (undefined: the first page), and where the next
+   * page starts; rejects with InvalidCursorError for a cursor no page handed out.
+   */
+  listPeers(cursor: string | undefined, limit: number): Promise<IdPage>;
   /** Cluster state, or undefined on a single instance. */
   clusterStatus(): ClusterStatus | undefined;
   /** A fresh id no connected peer holds. */
@@ -125,7 +132,7 @@ export function createRequestHandler(
     sendJson(request, response, 401, { error: refused ? ADMIN_TOKEN_REFUSED : error });
     return false;
   };
-  const sendPeers: RouteHandler = (request, response) => {
+  const sendPeers: RouteHandler = (request, response, query) => {
     const refusal =
       'this server requires an admin token for the peer list; send Authorization: Bearer <token> (peer-signal peers --admin-token)';
     if (!checkAdmin(request, response, refusal)) return;
@@ -135,7 +142,31 @@ export function createRequestHandler(
       });
       return;
     }
-    sendJson(request, response, 200, [...ctx.peerIds()]);
+    const limitText = query.get('limit');
+    const limit = limitText === null ? PEER_PAGE_LIMIT : Number(limitText);
+    if (!Number.isInteger(limit) || limit < 1 || limit > PEER_PAGE_LIMIT) {
+      sendJson(request, response, 400, {
+        error: `limit must be an integer from 1 to ${PEER_PAGE_LIMIT}, got ${JSON.stringify((limitText ?? '').slice(0, 20))}`,
+      });
+      return;
+    }
+    ctx.listPeers(query.get('cursor') ?? undefined, limit).then(
+      ({ ids, next }) => {
+        if (next !== undefined) {
+          // A query-only reference resolves against the request's own URL, wherever the handler is mounted.
+          const nextQuery = new URLSearchParams(query);
+          nextQuery.set('cursor', next);
+          response.setHeader('Link', `<?${nextQuery.toString()}>; rel="next"`);
+          response.setHeader('Access-Control-Expose-Headers', 'Link');
+        }
+        sendJson(request, response, 200, ids);
+      },
+      (error: unknown) => {
+        if (error instanceof InvalidCursorError) {
+          sendJson(request, response, 400, { error: `${error.message}; pass the cursor from the Link header of the previous page` });
+        } else sendJson(request, response, 500, { error: `listing peers failed: ${(error as Error).message}` });
+      },
+    );
   };
   const sendMetrics: RouteHandler = (request, response) => {
     if (!checkAdmin(request, response, 'this server requires an admin token for metrics; send Authorization: Bearer <token>')) return;

@@ -405,6 +405,7 @@ export class Peers<S> {
         if (peer !== undefined) handOver(peer, CloseCode.REPLACED, 'replaced by a new connection on another instance');
       },
       joined: (id) => flushToRemote(this.relay, id),
+      count: () => this.realm.size,
       localPeers: () => [...this.realm.all()].map((peer) => ({ id: peer.id, token: peer.token })),
       lost: (id) => {
         const peer = this.realm.get(id);

@@ -219,25 +219,30 @@ export function deliver<S>(ctx: RelayContext<S>, delivery: RemoteDelivery): void
 }
 
 /**
- * A frame another instance sent us. If `dst` moved on to a third instance meanwhile (the sender's
- * directory was a step behind), pass it on once; a frame passed on already is delivered here or
- * treated as absent, so frames never loop.
+ * A frame another instance sent us; true when `dst` is connected here. If `dst` moved on to a third
+ * instance meanwhile (the sender's route was a step behind), pass it on once; a frame passed on
+ * already is delivered here or treated as absent, so frames never loop.
  */
-export function deliverFromRemote<S>(ctx: RelayContext<S>, delivery: RemoteDelivery): void {
+export function deliverFromRemote<S>(ctx: RelayContext<S>, delivery: RemoteDelivery): boolean {
   const outcome = deliverHere(ctx, delivery);
-  if (outcome === 'sent') return;
-  if (outcome === 'congested') return refuseCongested(ctx, delivery);
+  if (outcome === 'sent') return true;
+  if (outcome === 'congested') {
+    refuseCongested(ctx, delivery);
+    return true;
+  }
   if (delivery.forwarded !== true) {
     const onward: RemoteDelivery = { ...delivery, forwarded: true };
-    if (ctx.cluster.forward(onward, (gone) => deliverAbsent(ctx, gone))) return;
+    if (ctx.cluster.forward(onward, (gone) => deliverAbsent(ctx, gone))) return false;
   }
   deliverAbsent(ctx, delivery);
+  return false;
 }
 
 /** `dst` is connected nowhere we know of: queue OFFER/ANSWER/CANDIDATE, drop LEAVE/EXPIRE. */
 function deliverAbsent<S>(ctx: RelayContext<S>, delivery: RemoteDelivery): void {
   if (!delivery.queueable) return;
-  const deadline = ctx.now() + ctx.config.expireTimeoutMs;
+  // A frame that waited here before keeps its deadline: passing through the queue again never extends its wait.
+  const deadline = delivery.deadline ?? ctx.now() + ctx.config.expireTimeoutMs;
   // Nobody can ever connect with an invalid id, and a full queue takes nothing more: answer at once.
   if (!isValidId(delivery.dst) || !ctx.realm.enqueue(delivery.src, delivery.dst, delivery.frame, deadline)) {
     ctx.observer.refused('queue-full', delivery.src);
@@ -271,7 +276,7 @@ export function flushQueued<S>(ctx: RelayContext<S>, peer: Peer<S>): void {
 
 /** `id` connected on another instance: forward what waits for it here, in order. */
 export function flushToRemote<S>(ctx: RelayContext<S>, id: string): void {
-  for (const { src, frame } of ctx.realm.takeQueued(id)) {
-    deliver(ctx, { dst: id, src, frame, queueable: true });
+  for (const { src, frame, deadline } of ctx.realm.takeQueued(id)) {
+    deliver(ctx, { dst: id, src, frame, queueable: true, deadline });
   }
 }

@@ -1,28 +1,47 @@
-// Cluster mode over a real redis-server: in-process instances sharing one peer namespace behave like one server.
+// Cluster mode over real Redis, one redis-server and a three-master Redis Cluster: in-process instances sharing one peer namespace behave like one server.
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createSignalServer, type SignalServer } from '../../src/server.js';
 import type { Config } from '../../src/config.js';
 import { closeAll, connectPeer, connectRaw, nextMany, socketUrl, type TestClient, type WireMessage } from '../support/peer-client.js';
-import { findClosedPort, skipWithoutRedis, startRedis, type RedisServer } from '../support/redis-server.js';
+import { startRedisCluster } from '../support/redis-cluster.js';
+import { findClosedPort, skipWithoutRedis, startRedis } from '../support/redis-server.js';
 
-/** Eventually consistent state (another instance's ids) settles well within this on a busy machine. */
+/** State written by another instance (its ids, in Redis) is visible well within this on a busy machine. */
 const SETTLE_MS = 5000;
 const ID_TAKEN = { type: 'ID-TAKEN', payload: { msg: 'ID is taken' } };
 
 const skip = skipWithoutRedis('the cluster tests');
 
-describe.skipIf(skip)('cluster mode (in-process instances, one redis-server)', () => {
-  let redis: RedisServer | undefined;
+/** Where the instances share their ids: the same tests run against both. */
+const BACKENDS = [
+  {
+    name: 'one redis-server',
+    start: async () => {
+      const server = await startRedis();
+      return { url: server.url, cluster: false, stop: () => server.stop() };
+    },
+  },
+  {
+    name: 'a Redis Cluster of three masters (sharded pub/sub)',
+    start: async () => {
+      const cluster = await startRedisCluster({ masters: 3 });
+      return { url: cluster.url, cluster: true, stop: () => cluster.stop() };
+    },
+  },
+];
+
+describe.skipIf(skip).each(BACKENDS)('cluster mode (in-process instances, $name)', (backend) => {
+  let redis: { url: string; cluster: boolean; stop(): Promise<void> } | undefined;
   /** A fresh key/channel prefix per test: tests on the shared redis-server never see each other. */
   let prefix = '';
   const servers: SignalServer[] = [];
   const clients: TestClient[] = [];
 
   beforeAll(async () => {
-    redis = await startRedis();
-  });
+    redis = await backend.start();
+  }, 60_000);
 
   afterAll(async () => {
     await redis?.stop();
@@ -42,6 +61,7 @@ describe.skipIf(skip)('cluster mode (in-process instances, one redis-server)', (
       host: '127.0.0.1',
       port: 0,
       redisUrl: redis!.url,
+      redisCluster: redis!.cluster,
       redisPrefix: prefix,
       allowDiscovery: true,
       ...config,
@@ -80,7 +100,7 @@ describe.skipIf(skip)('cluster mode (in-process instances, one redis-server)', (
     return body as Record<string, unknown>;
   }
 
-  /** Waits until `server` has learnt (through pub/sub) that `id` is connected somewhere in the cluster. */
+  /** Waits until `server` lists `id` (read from Redis) as connected somewhere in the cluster. */
   async function knows(server: SignalServer, id: string): Promise<void> {
     await expect.poll(() => peersOf(server), { timeout: SETTLE_MS }).toContain(id);
   }
@@ -93,15 +113,24 @@ describe.skipIf(skip)('cluster mode (in-process instances, one redis-server)', (
     expect(await probe.next()).toMatchObject({ payload: 'sync' });
   }
 
-  /** Publishes a directory event as an instance would, to make a stale entry on purpose. */
-  async function publishEvent(event: string): Promise<void> {
-    const connection = new Redis(redis!.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  /** Runs `use` on a plain ioredis connection to the test's Redis (a Cluster client for the Redis Cluster). */
+  async function withRedis<T>(use: (connection: Redis | Cluster) => Promise<T>): Promise<T> {
+    const connection = redis!.cluster
+      ? new Cluster(redis!.url.split(','), { lazyConnect: true })
+      : new Redis(redis!.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
     try {
       await connection.connect();
-      await connection.publish(`${prefix}events`, event);
+      return await use(connection);
     } finally {
       connection.disconnect();
     }
+  }
+
+  /** The instance holding `id`, from its owner record (redis-keys.ts). */
+  async function holderOf(id: string): Promise<string> {
+    const record = await withRedis((connection) => connection.get(`${prefix}id:{${id}}`));
+    expect(record).toMatch(/^[0-9a-f]{12} \S+$/);
+    return record!.split(' ')[0]!;
   }
 
   describe('one id namespace', () => {
@@ -293,12 +322,11 @@ describe.skipIf(skip)('cluster mode (in-process instances, one redis-server)', (
       const a = await instance({ expireTimeoutMs: 300 });
       await instance();
       const alice = await peer(a, 'alice');
-      // A directory entry for an instance nobody runs: what a crashed instance leaves until its lease runs out.
-      await publishEvent('J deadbeef0000 ghost');
-      await knows(a, 'ghost');
+      // An owner record of an instance nobody runs: what a crashed instance leaves until it is reaped.
+      await withRedis((connection) => connection.set(`${prefix}id:{ghost}`, 'deadbeef0000 x'));
       alice.send({ type: 'OFFER', dst: 'ghost', payload: 'hello?' });
       expect(await alice.next(3000)).toEqual({ type: 'EXPIRE', src: 'ghost', dst: 'alice' });
-      // The publish found no receiver, so the instance forgot the dead holder's ids.
+      // Nobody lists it: the listing reads the ids of live instances only.
       expect(await peersOf(a)).toEqual(['alice']);
     });
 
@@ -308,25 +336,116 @@ describe.skipIf(skip)('cluster mode (in-process instances, one redis-server)', (
       const alice = await peer(a, 'alice');
       await peer(b, 'bob');
       await knows(b, 'alice');
-      // A stale entry pointing at b (a live instance) for an id b does not hold: b must queue, expire and tell alice.
-      const reader = new Redis(redis!.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-      let bInstance: string;
-      try {
-        await reader.connect();
-        const holder = await reader.hget(`${prefix}peers`, 'bob');
-        expect(holder).toMatch(/^\S+ \S+$/);
-        bInstance = holder!.split(' ')[0]!;
-      } finally {
-        reader.disconnect();
-      }
-      await publishEvent(`J ${bInstance} ghost`);
-      await knows(a, 'ghost');
+      // A stale owner record pointing at b (a live instance) for an id b does not hold: b must queue, expire and tell alice.
+      const bInstance = await holderOf('bob');
+      await withRedis((connection) => connection.set(`${prefix}id:{ghost}`, `${bInstance} x`));
       alice.send({ type: 'OFFER', dst: 'ghost', payload: 'hello?' });
       expect(await alice.next(3000)).toEqual({ type: 'EXPIRE', src: 'ghost', dst: 'alice' });
     });
   });
 
+  describe('routes to peers on other instances', () => {
+    it('a sender keeps reaching a peer that moves (take-over, then leave and reconnect elsewhere): nothing is lost, and order holds once it stays', async () => {
+      const a = await instance();
+      const b = await instance();
+      const c = await instance();
+      const alice = await peer(a, 'alice');
+      const bob = await peer(b, 'bob', 'secret');
+      alice.send({ type: 'OFFER', dst: 'bob', payload: 'to b' });
+      expect(await bob.next()).toMatchObject({ payload: 'to b' });
+      const payloads = async (to: TestClient, count: number): Promise<number[]> =>
+        (await nextMany(to, count, 5000)).map((message) => (message.payload as { i: number }).i);
+
+      // a remembers that bob is on b; bob takes over through c. Frames sent right after the move
+      // reach c (b passes them on once and tells a its route is stale), none lost.
+      const bobOnC = await peer(c, 'bob', 'secret');
+      expect(await bob.closed).toBe(4000);
+      for (let i = 0; i < 30; i++) alice.send({ type: 'CANDIDATE', dst: 'bob', payload: { i } });
+      expect((await payloads(bobOnC, 30)).sort((x, y) => x - y)).toEqual([...Array(30).keys()]);
+      for (let i = 30; i < 60; i++) alice.send({ type: 'CANDIDATE', dst: 'bob', payload: { i } });
+      expect(await payloads(bobOnC, 30)).toEqual([...Array(30).keys()].map((i) => i + 30));
+
+      // bob leaves c and comes back on b with another token: a's route (c) is stale again.
+      bobOnC.send({ type: 'LEAVE' });
+      expect(await bobOnC.closed).toBe(1000);
+      const bobAgain = await vi.waitFor(
+        async () => {
+          const attempt = raw(b, 'bob', 'new-token');
+          expect(await attempt.next()).toEqual({ type: 'OPEN' });
+          return attempt;
+        },
+        { timeout: SETTLE_MS, interval: 50 },
+      );
+      for (let i = 60; i < 90; i++) alice.send({ type: 'CANDIDATE', dst: 'bob', payload: { i } });
+      expect((await payloads(bobAgain, 30)).sort((x, y) => x - y)).toEqual([...Array(30).keys()].map((i) => i + 60));
+      for (let i = 90; i < 120; i++) alice.send({ type: 'CANDIDATE', dst: 'bob', payload: { i } });
+      expect(await payloads(bobAgain, 30)).toEqual([...Array(30).keys()].map((i) => i + 90));
+      expect(alice.pending).toEqual([]);
+    });
+
+    it('joins and leaves are not broadcast: an instance whose peers talk to nobody elsewhere receives nothing', async () => {
+      const a = await instance();
+      const b = await instance();
+      const c = await instance();
+      await peer(c, 'carol');
+      const inbox = `${prefix}to:{${await holderOf('carol')}}`;
+      const listener = redis!.cluster
+        ? new Cluster(redis!.url.split(','), { lazyConnect: true, shardedSubscribers: true })
+        : new Redis(redis!.url, { lazyConnect: true });
+      const heard: string[] = [];
+      listener.on('smessage', (_channel: string, message: string) => heard.push(message));
+      try {
+        await listener.connect();
+        await listener.ssubscribe(inbox);
+        for (let round = 0; round < 10; round++) {
+          const [left, right] = await Promise.all([peer(a, `churn-a${round}`), peer(b, `churn-b${round}`)]);
+          left.send({ type: 'OFFER', dst: `churn-b${round}`, payload: round });
+          expect(await right.next()).toMatchObject({ payload: round });
+          left.send({ type: 'LEAVE' });
+          right.ws.close();
+          await Promise.all([left.closed, right.closed]);
+        }
+        // A round trip through c's inbox after the churn: whatever reached it before has arrived.
+        const alice = await peer(a, 'alice');
+        alice.send({ type: 'OFFER', dst: 'carol', payload: 'marker' });
+        await expect.poll(() => heard.length, { timeout: SETTLE_MS }).toBe(1);
+        expect(heard[0]).toContain('marker');
+      } finally {
+        listener.disconnect();
+      }
+    });
+  });
+
   describe('discovery, health and limits', () => {
+    it('GET /peers pages through the cluster with Link headers; a bad cursor or limit is a 400', async () => {
+      const a = await instance();
+      const b = await instance();
+      for (const id of ['a1', 'a2', 'a3']) await peer(a, id);
+      for (const id of ['b1', 'b2']) await peer(b, id);
+      const seen: string[] = [];
+      let next: URL | undefined = new URL(`http://127.0.0.1:${a.address()!.port}/peerjs/peerjs/peers?limit=2`);
+      let pages = 0;
+      while (next !== undefined) {
+        const response = await fetch(next);
+        expect(response.status).toBe(200);
+        seen.push(...((await response.json()) as string[]));
+        pages++;
+        const link = response.headers.get('link');
+        if (link !== null) expect(response.headers.get('access-control-expose-headers')).toBe('Link');
+        // `<?limit=2&cursor=...>; rel="next"`, relative to the page's own URL.
+        next = link === null ? undefined : new URL(/^<([^>]*)>; rel="next"$/.exec(link)![1]!, next);
+        expect(pages).toBeLessThan(10);
+      }
+      expect(pages).toBeGreaterThanOrEqual(2);
+      expect(seen.sort()).toEqual(['a1', 'a2', 'a3', 'b1', 'b2']);
+      for (const query of ['cursor=nonsense', 'limit=0', 'limit=10001', 'limit=two']) {
+        const { status, body } = await getJson(a, `/peerjs/peerjs/peers?${query}`);
+        expect({ query, status }).toEqual({ query, status: 400 });
+        expect((body as { error: string }).error).toMatch(/cursor|limit/);
+      }
+    });
+
+
     it('GET /peers on any instance lists the ids of the whole cluster', async () => {
       const a = await instance();
       const b = await instance();

@@ -122,17 +122,22 @@ function ping(port: number): Promise<boolean> {
   });
 }
 
-interface Running {
+/** A redis-server process started by spawnRedis, with the tail of its output. */
+export interface Running {
   child: ChildProcess;
   exited: Promise<void>;
   output: string[];
 }
 
-function spawnRedis(port: number): Running {
+/** Starts redis-server on 127.0.0.1:`port` without persistence; `extra` adds arguments (e.g. cluster mode). */
+export function spawnRedis(port: number, extra: readonly string[] = [], cwd?: string): Running {
   const child = spawn(
     REDIS_SERVER,
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    [
+      '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning',
+      ...extra,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], cwd },
   );
   const output: string[] = [];
   const keep = (chunk: Buffer): void => {
@@ -146,8 +151,8 @@ function spawnRedis(port: number): Running {
   return { child, exited, output };
 }
 
-/** Polls PING until it answers, the process exits, or the deadline passes. Resolves true once ready. */
-async function waitReady(running: Running, port: number): Promise<boolean> {
+/** Polls PING until it answers, the process exits, or the deadline passes (then it is killed and this throws). Resolves true once ready. */
+export async function waitReady(running: Running, port: number): Promise<boolean> {
   const deadline = Date.now() + READY_MS;
   let exited = false;
   void running.exited.then(() => {
@@ -158,10 +163,13 @@ async function waitReady(running: Running, port: number): Promise<boolean> {
     if (await ping(port)) return true;
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+  // Not left running behind the failure: stopped by its PID first.
+  await signalAndWait(running, 'SIGKILL');
   throw new Error(`redis-server on port ${port} did not answer PING within ${READY_MS} ms; output: ${running.output.join('')}`);
 }
 
-async function signalAndWait(running: Running | undefined, signal: NodeJS.Signals): Promise<void> {
+/** Sends `signal` by PID and waits for the exit (SIGKILL after a deadline). */
+export async function signalAndWait(running: Running | undefined, signal: NodeJS.Signals): Promise<void> {
   if (running === undefined) return;
   const { child } = running;
   if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
