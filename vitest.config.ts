@@ -1,4 +1,4 @@
-// Test runner settings: the version define mirrors tsup, and every test has a bounded time.
+// Test runner settings: the version define mirrors tsup, every test has a bounded time, and every run ends with its skip summary.
 import { readFileSync } from 'node:fs';
 import { configDefaults, defineConfig } from 'vitest/config';
 
@@ -13,5 +13,7 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 30_000,
     teardownTimeout: 10_000,
+    // How many tests were skipped and why (what the machine lacks); with CI=true a skip fails the run.
+    reporters: ['default', './test/support/skip-summary.ts'],
   },
 });

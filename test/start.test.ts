@@ -25,7 +25,7 @@ describe('startSignalServer', () => {
     await first;
     expect(await peer.closed).toBe(1001);
     // Nothing of the server's stays behind (the unref'd timers included).
-    await expect.poll(resources).toEqual(before);
+    await expect.poll(resources, { timeout: 5000 }).toEqual(before);
   });
 
   it('rejects with the listen error and leaves nothing listening', async () => {

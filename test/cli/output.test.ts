@@ -1,13 +1,14 @@
 // When a spinner may run: a TTY with a positive width, in the foreground of its terminal, not CI, not TERM=dumb, not --json.
 import { describe, expect, it } from 'vitest';
 import { inForeground, spinnerAllowed } from '../../src/cli/output.js';
+import { requires } from '../support/prerequisites.js';
 
 /** /proc/<pid>/stat up to tpgid: pid (comm) state ppid pgrp session tty_nr tpgid. */
 function stat(comm: string, pgrp: number, tpgid: number): string {
   return `4242 (${comm}) S 1 ${pgrp} ${pgrp} 34816 ${tpgid} 4194560 0 0 0 0\n`;
 }
 
-describe.runIf(process.platform === 'linux')('inForeground', () => {
+requires('the /proc tests', process.platform === 'linux' ? undefined : `inForeground reads /proc, which ${process.platform} lacks`).describe('inForeground', () => {
   it.each([
     ['its group is the terminal foreground group', stat('node', 4242, 4242), true],
     ['another group holds the terminal (a background job, or under timeout)', stat('node', 4242, 4300), false],

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serverEnv } from '../support/server-env.mjs';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -27,8 +28,8 @@ function makeProject(name: string, links: Record<string, string>): string {
   return project;
 }
 
-async function node(cwd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
-  const { stdout } = await run(process.execPath, args, { cwd, timeout: RUN_MS, env: { ...process.env, ...env } });
+async function node(cwd: string, args: string[], env: Record<string, string | undefined> = {}): Promise<string> {
+  const { stdout } = await run(process.execPath, args, { cwd, timeout: RUN_MS, env: serverEnv(env) });
   return stdout;
 }
 

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { serverEnv } from '../support/server-env.mjs';
 import {
   ROOT,
   STOP_MS,
@@ -91,9 +92,8 @@ async function waitForHttp(url, child, ms) {
 
 async function runExample(example, file, context, pageOrigin) {
   const stderr = tail(40);
-  const env = { ...process.env, NO_COLOR: '1' };
-  delete env.PORT;
-  const child = spawn(process.execPath, [file], { cwd: WORK, stdio: ['ignore', 'pipe', 'pipe'], env });
+  // Without PORT and the rest: the examples listen where they say (port 9000, in this namespace).
+  const child = spawn(process.execPath, [file], { cwd: WORK, stdio: ['ignore', 'pipe', 'pipe'], env: serverEnv({ NO_COLOR: '1' }) });
   child.stdout.resume();
   child.stderr.on('data', (chunk) => String(chunk).split('\n').forEach((line) => line && stderr.push(line)));
   const exited = once(child, 'exit');

@@ -1,5 +1,5 @@
 // A Vite dev server started from code with ExpressPeerServer on its HTTP server: HMR's WebSocket still connects and updates a page in Chromium.
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,27 +12,17 @@ import type { PeerServerApp } from '../../src/compat/types.js';
 import { closeAll, type TestClient } from '../support/peer-client.js';
 import { openPeer } from './helpers.js';
 import { CHROMIUM, CHROMIUM_ARGS } from '../support/chromium.mjs';
+import { chromiumProblem, requires } from '../support/prerequisites.js';
 
 /** Generous: two cores shared with other test runs. */
 const LAUNCH_MS = 40_000;
 const PAGE_MS = 20_000;
 
-const inCi = process.env.CI === 'true';
-const chromiumMissing = !existsSync(CHROMIUM);
-if (chromiumMissing && !inCi) console.warn(`skipping the Vite HMR browser test: ${CHROMIUM} not found; install it with: apt-get install chromium`);
-
-// Registered only when it fails, so a normal run does not list a skipped test.
-if (chromiumMissing && inCi) {
-  describe('Vite HMR browser prerequisites', () => {
-    it('finds Chromium (CI=true turns the skip into a failure)', () => {
-      throw new Error(`${CHROMIUM} not found, and CI=true forbids skipping the browser tests; install it with: apt-get install chromium`);
-    });
-  });
-}
+const needsChromium = requires('the Vite HMR browser test', chromiumProblem());
 
 const css = (color: string): string => `h1 { color: ${color}; }\n`;
 
-describe.skipIf(chromiumMissing)('Vite dev server with the peer server on its HTTP server', () => {
+needsChromium.describe('Vite dev server with the peer server on its HTTP server', () => {
   let root = '';
   let vite: ViteDevServer | undefined;
   let peerServer: PeerServerApp | undefined;

@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { connect as netConnect, createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { serverEnv } from '../support/server-env.mjs';
 import {
   ROOT as root,
   STOP_MS,
@@ -122,7 +123,7 @@ async function startSignalServer(name, redisUrl) {
       '--expire-timeout', '2000',
       '--log-level', 'debug',
     ],
-    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } },
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: serverEnv({ NO_COLOR: '1' }) },
   );
   const exited = once(child, 'exit');
   const stderr = tail(40);

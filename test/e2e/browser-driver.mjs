@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { serverEnv } from '../support/server-env.mjs';
 import {
   ROOT as root,
   STOP_MS,
@@ -45,7 +46,7 @@ async function startSignalServer(serverLog) {
       '--expire-timeout', String(EXPIRE_TIMEOUT_MS),
       '--log-level', 'debug',
     ],
-    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } },
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: serverEnv({ NO_COLOR: '1' }) },
   );
   const exited = once(child, 'exit');
   const stderr = tail(40);

@@ -10,6 +10,7 @@ import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { serverEnv } from '../support/server-env.mjs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -38,7 +39,7 @@ async function startServer(name, args) {
   const child = spawn(process.execPath, ['bin/peer-signal.js', '--port', '0', '--host', '127.0.0.1', '--json', ...args], {
     cwd: kit.ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1' },
+    env: serverEnv({ NO_COLOR: '1' }),
   });
   child.on('error', () => {}); // a failed spawn surfaces through `exit`.
   const exited = once(child, 'exit');
@@ -78,7 +79,7 @@ async function startServer(name, args) {
 
 /** Runs the built CLI once (e.g. `kick <id>`), bounded; resolves with its exit code and output. */
 function runCli(args) {
-  const options = { cwd: kit.ROOT, timeout: ADMIN_CALL_MS, env: { ...process.env, NO_COLOR: '1' } };
+  const options = { cwd: kit.ROOT, timeout: ADMIN_CALL_MS, env: serverEnv({ NO_COLOR: '1' }) };
   return new Promise((resolve) => {
     execFile(process.execPath, ['bin/peer-signal.js', ...args], options, (error, stdout, stderr) => {
       // A non-zero exit has its code; a timeout or a failed spawn has a signal or an error code instead.

@@ -2,9 +2,10 @@
 // `peer-signal kick`, an OFFER held by PUT admin/faults, every ANSWER dropped by --fault-drop, as the page and the
 // server's --transcript see them. browser-faults-driver.mjs does the work (in a loopback-only namespace) and prints JSON lines.
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
+import { browserProblems, requires } from '../support/prerequisites.js';
 import type { DriverRecordBase } from './browser/driver-run.js';
-import { findBrowserSkip, useDriver } from './browser/driver-start.js';
+import { useDriver } from './browser/driver-start.js';
 
 const DRIVER = fileURLToPath(new URL('./browser-faults-driver.mjs', import.meta.url));
 /** The driver gives up on its own after 60 s; ready (two servers and the browser) comes within a few seconds. */
@@ -73,18 +74,7 @@ interface DropDetails {
   peersOpen: boolean[];
 }
 
-const inCi = process.env.CI === 'true';
-const skip = findBrowserSkip();
-// The same rules as browser.test.ts: a missing Chromium fails with CI=true, anything else is a skip with a notice.
-if (skip !== undefined && !(skip.missingInstall && inCi)) console.warn(`skipping the browser fault e2e tests: ${skip.reason}`);
-
-if (skip?.missingInstall === true && inCi) {
-  describe('browser fault e2e prerequisites', () => {
-    it('finds Chromium (CI=true turns the skip into a failure)', () => {
-      throw new Error(`${skip.reason}; CI=true forbids skipping the browser tests`);
-    });
-  });
-}
+const browserFaults = requires('the browser fault e2e tests', ...browserProblems());
 
 function explain(record: ScenarioRecord): string {
   return [
@@ -102,7 +92,7 @@ function between(events: TranscriptEvent[], a: string, b: string): Array<Pick<Tr
     .map(({ event, type, src, dst }) => ({ event, type, src, dst }));
 }
 
-describe.skipIf(skip !== undefined)('peerjs in headless Chromium against injected faults', () => {
+browserFaults.describe('peerjs in headless Chromium against injected faults', () => {
   const driver = useDriver<FaultsRecord>(DRIVER, 'browser faults driver', { readyMs: READY_MS, stopMs: STOP_MS });
 
   async function details<T>(name: string): Promise<T> {

@@ -1,14 +1,11 @@
 // peerjs in headless Chromium, relays only: credentials from GET {prefix}/{key}/ice-servers carry a DataConnection through a real coturn.
 // coturn starts in a network namespace of its own (only lo); the driver (peer-signal, the page server, Chromium) joins it.
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { coturnMissing, startCoturn, type Coturn } from '../support/coturn.js';
-import { DriverRun } from './browser/driver-run.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { coturnProblem, startCoturn, type Coturn } from '../support/coturn.js';
+import { browserProblems, requires } from '../support/prerequisites.js';
+import { useDriver } from './browser/driver-start.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-const CHROMIUM = process.env.PEER_SIGNAL_E2E_CHROMIUM ?? '/usr/bin/chromium';
 const DRIVER = fileURLToPath(new URL('./browser-turn-driver.mjs', import.meta.url));
 const SECRET = 'browser-turn-secret-0123456789ab';
 /** coturn, then the driver: the server, the page server and Chromium up within a few seconds each. */
@@ -60,57 +57,25 @@ interface DriverRecord {
   cleanup?: Record<string, unknown>;
 }
 
-/** Why the suite cannot run here, or undefined when it can. */
-function findSkipReason(): string | undefined {
-  if (!existsSync(CHROMIUM)) return `${CHROMIUM} not found; install it with: apt-get install chromium`;
-  if (coturnMissing !== undefined) return coturnMissing;
-  const probe = spawnSync('unshare', ['-n', '--', 'sh', '-c', 'ip link set lo up'], { encoding: 'utf8', timeout: 5000 });
-  if (probe.error !== undefined || probe.status !== 0) {
-    return `unshare -n failed (${probe.error?.message ?? (probe.stderr.trim() || `exit ${probe.status}`)}); run as root (CAP_SYS_ADMIN, CAP_NET_ADMIN) with util-linux and iproute2`;
-  }
-  return undefined;
-}
+const browserTurn = requires('the browser TURN test', ...browserProblems(), coturnProblem());
 
-const skipReason = findSkipReason();
-// CI installs Chromium and coturn (.ci/run): missing there is a failure. Without namespaces it is a skip, as for browser.test.ts.
-const mustRun = process.env.CI === 'true' && (!existsSync(CHROMIUM) || coturnMissing !== undefined);
-if (skipReason !== undefined && !mustRun) console.warn(`skipping the browser TURN test: ${skipReason}`);
-if (mustRun) {
-  describe('browser TURN prerequisites', () => {
-    it('finds Chromium and coturn (CI=true turns the skip into a failure)', () => {
-      throw new Error(`${skipReason}; CI=true forbids skipping the browser TURN test`);
-    });
-  });
-}
-
-describe.skipIf(skipReason !== undefined)('peerjs in Chromium through coturn with credentials from peer-signal', () => {
+browserTurn.describe('peerjs in Chromium through coturn with credentials from peer-signal', () => {
   let coturn: Coturn | undefined;
-  let driver: DriverRun<DriverRecord> | undefined;
-
+  // Before the driver starts, and (after hooks run in reverse) stopped after it: coturn's process holds the namespace the driver runs in.
   beforeAll(async () => {
-    for (const built of ['dist/index.js', 'dist/cli.js']) {
-      if (!existsSync(`${root}${built}`)) throw new Error(`${built} is missing; run npm run build first (npm test does it)`);
-    }
     coturn = await startCoturn({ secret: SECRET, privateNetwork: true });
-    const [command, ...args] = coturn.inNetwork([process.execPath, DRIVER]);
-    const child = spawn(command!, args, {
-      cwd: root,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NO_COLOR: '1', PEER_SIGNAL_E2E_TURN_URL: coturn.url, PEER_SIGNAL_E2E_TURN_SECRET: SECRET },
-    });
-    driver = new DriverRun<DriverRecord>(child, 'browser TURN driver', STOP_MS);
-    await driver.wait('ready', READY_MS);
-  }, READY_MS + 20_000);
-
-  afterAll(async () => {
-    await driver?.stop();
-    // By PID, after the driver: coturn's process holds the namespace the driver ran in.
-    await coturn?.stop();
-  }, STOP_MS + 15_000);
+  }, 20_000);
+  afterAll(() => coturn?.stop(), 15_000);
+  const driver = useDriver<DriverRecord>(DRIVER, 'browser TURN driver', {
+    readyMs: READY_MS,
+    stopMs: STOP_MS,
+    built: ['dist/index.js', 'dist/cli.js'],
+    command: (node) => coturn!.inNetwork(node),
+    env: () => ({ PEER_SIGNAL_E2E_TURN_URL: coturn!.url, PEER_SIGNAL_E2E_TURN_SECRET: SECRET }),
+  });
 
   async function relayDetails(): Promise<RelayDetails> {
-    const record = await driver!.wait('scenario:relay-data-connection', SCENARIO_WAIT_MS);
+    const record = await driver().wait('scenario:relay-data-connection', SCENARIO_WAIT_MS);
     if (!record.ok) {
       throw new Error(
         `the scenario failed in Chromium: ${record.error}\npage console:\n  ${(record.console ?? []).join('\n  ')}\n` +
@@ -153,8 +118,8 @@ describe.skipIf(skipReason !== undefined)('peerjs in Chromium through coturn wit
   }, SCENARIO_WAIT_MS + 5000);
 
   it('closes the browser and the server afterwards', async () => {
-    const done = await driver!.wait('done', SCENARIO_WAIT_MS);
+    const done = await driver().wait('done', SCENARIO_WAIT_MS);
     expect(done.cleanup).toMatchObject({ browser: 'ok', pages: 'ok', server: 'ok' });
-    await expect.poll(() => driver?.exit, { timeout: 5000 }).toEqual({ code: 0, signal: null });
+    await expect.poll(() => driver().exit, { timeout: 5000 }).toEqual({ code: 0, signal: null });
   }, SCENARIO_WAIT_MS + 5000);
 });

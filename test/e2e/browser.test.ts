@@ -1,14 +1,10 @@
 // The real peerjs client in headless Chromium against the built server, inside a network namespace that has only lo.
 // browser-driver.mjs does the browser work and prints JSON lines; this file starts it, and asserts one scenario per test.
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DriverRun } from './browser/driver-run.js';
+import { expect, it } from 'vitest';
+import { browserProblems, requires } from '../support/prerequisites.js';
+import { useDriver } from './browser/driver-start.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-/** The driver reads the same variable, so both agree on the browser. */
-const CHROMIUM = process.env.PEER_SIGNAL_E2E_CHROMIUM ?? '/usr/bin/chromium';
 const DRIVER = fileURLToPath(new URL('./browser-driver.mjs', import.meta.url));
 /** The driver gives up on its own after 50 s; ready (server + browser up) comes within a few seconds. */
 const READY_MS = 30_000;
@@ -112,28 +108,7 @@ interface ReconnectDetails {
   receivedAfterReconnect: Received[];
 }
 
-/** Why the suite cannot run here, or undefined when it can. */
-function findSkipReason(): string | undefined {
-  if (!existsSync(CHROMIUM)) return `${CHROMIUM} not found; install it with: apt-get install chromium`;
-  const probe = spawnSync('unshare', ['-n', '--', 'sh', '-c', 'ip link set lo up'], { encoding: 'utf8', timeout: 5000 });
-  if (probe.error !== undefined) {
-    return `cannot run unshare (${probe.error.message}); install util-linux and iproute2 (apt-get install util-linux iproute2)`;
-  }
-  if (probe.status !== 0) {
-    return (
-      `unshare -n failed (${probe.stderr.trim() || `exit ${probe.status}`}); ` +
-      'the browser tests need a private network namespace, so run them as root (or with CAP_SYS_ADMIN and CAP_NET_ADMIN)'
-    );
-  }
-  return undefined;
-}
-
-const inCi = process.env.CI === 'true';
-const chromiumMissing = !existsSync(CHROMIUM);
-const skipReason = findSkipReason();
-if (skipReason !== undefined && !(chromiumMissing && inCi)) {
-  console.warn(`skipping the browser e2e tests: ${skipReason}`);
-}
+const browser = requires('the browser e2e tests', ...browserProblems());
 
 function failure(record: ScenarioRecord): string {
   const lines = [`scenario "${record.name}" failed in Chromium after ${record.ms} ms: ${record.error ?? '(no message)'}`];
@@ -146,41 +121,11 @@ function failure(record: ScenarioRecord): string {
   return lines.join('\n');
 }
 
-// Registered only when it fails, so a normal run does not list a skipped test.
-if (chromiumMissing && inCi) {
-  describe('browser e2e prerequisites', () => {
-    it('finds Chromium (CI=true turns the skip into a failure)', () => {
-      throw new Error(`${CHROMIUM} not found, and CI=true forbids skipping the browser tests; install it with: apt-get install chromium`);
-    });
-  });
-}
-
-describe.skipIf(skipReason !== undefined)('peerjs in headless Chromium against peer-signal', () => {
-  let driver: DriverRun<DriverRecord> | undefined;
-  let ready: ReadyRecord;
-
-  beforeAll(async () => {
-    for (const built of ['dist/cli.js', 'bin/peer-signal.js']) {
-      if (!existsSync(`${root}${built}`)) throw new Error(`${built} is missing; run npm run build first (npm test does it)`);
-    }
-    // exec keeps a single process: unshare execs sh, sh execs node, so the child's pid is the driver's.
-    const child = spawn('unshare', ['-n', '--', 'sh', '-c', 'ip link set lo up && exec "$@"', 'sh', process.execPath, DRIVER], {
-      cwd: root,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NO_COLOR: '1' },
-    });
-    driver = new DriverRun<DriverRecord>(child, 'browser driver', STOP_MS);
-    ready = await driver.wait<ReadyRecord>('ready', READY_MS);
-  }, READY_MS + 5000);
-
-  afterAll(async () => {
-    await driver?.stop();
-  }, STOP_MS + 5000);
+browser.describe('peerjs in headless Chromium against peer-signal', () => {
+  const driver = useDriver<DriverRecord>(DRIVER, 'browser driver', { readyMs: READY_MS, stopMs: STOP_MS });
 
   async function details<T>(name: string): Promise<T> {
-    if (driver === undefined) throw new Error('the browser driver did not start');
-    const record = await driver.wait<ScenarioRecord>(`scenario:${name}`, SCENARIO_WAIT_MS);
+    const record = await driver().wait<ScenarioRecord>(`scenario:${name}`, SCENARIO_WAIT_MS);
     if (!record.ok) throw new Error(failure(record));
     return record.details as T;
   }
@@ -210,6 +155,7 @@ describe.skipIf(skipReason !== undefined)('peerjs in headless Chromium against p
 
   it('opens a peer created without an id with the id the server handed out', async () => {
     const d = await details<ServerAssignedIdDetails>('server-assigned-id');
+    const ready = await driver().wait<ReadyRecord>('ready', 0);
     expect(d.idRequests).toEqual([`${ready.server.url}/${ready.target.key}/id`]);
     expect(d.openedWith).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     expect(d.peerId).toBe(d.openedWith);
@@ -253,13 +199,12 @@ describe.skipIf(skipReason !== undefined)('peerjs in headless Chromium against p
   }, TEST_TIMEOUT_MS);
 
   it('closes the browser and stops the server with exit code 0 afterwards', async () => {
-    if (driver === undefined) throw new Error('the browser driver did not start');
-    const done = await driver.wait<DoneRecord>('done', SCENARIO_WAIT_MS);
+    const done = await driver().wait<DoneRecord>('done', SCENARIO_WAIT_MS);
     expect(done.cleanup, `server stderr:\n${done.serverStderr.join('\n')}`).toMatchObject({
       browser: 'ok',
       pages: 'ok',
       server: { code: 0, signal: null },
     });
-    await expect.poll(() => driver?.exit, { timeout: 5000 }).toEqual({ code: 0, signal: null });
+    await expect.poll(() => driver().exit, { timeout: 5000 }).toEqual({ code: 0, signal: null });
   }, TEST_TIMEOUT_MS);
 });

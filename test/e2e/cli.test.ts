@@ -1,5 +1,5 @@
 // End-to-end tests of the built CLI (bin/peer-signal.js → dist/cli.js): output, config precedence, errors, commands, shutdown.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
@@ -12,7 +12,6 @@ import {
   EXIT_TIMEOUT_MS,
   ROOT,
   SHELL_BIN,
-  TERMINAL_AVAILABLE,
   cleanup,
   closeNetServer,
   connectPeer,
@@ -31,6 +30,7 @@ import {
   within,
   type ExitResult,
 } from './helpers.js';
+import { opensslProblem, requires, skipUnless, terminalProblem } from '../support/prerequisites.js';
 
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const LISTENING_LINE = /^peer-signal listening on http:\/\/127\.0\.0\.1:(\d+)\/peerjs$/;
@@ -260,10 +260,7 @@ describe('runtime errors', () => {
   });
 });
 
-const opensslAvailable = spawnSync('openssl', ['version']).status === 0;
-if (!opensslAvailable) console.warn('notice: openssl not found; skipping the HTTPS end-to-end tests');
-
-describe.skipIf(!opensslAvailable)('HTTPS', () => {
+requires('the HTTPS end-to-end tests', opensslProblem()).describe('HTTPS', () => {
   let dir = '';
   let keyFile = '';
   let certFile = '';
@@ -440,19 +437,20 @@ function plainText(text: string): string {
   return text.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '');
 }
 
-/** Whether this machine can bind the IPv6 loopback. */
-async function ipv6LoopbackAvailable(): Promise<boolean> {
+/** Why this machine cannot bind the IPv6 loopback, or undefined when it can. */
+async function ipv6LoopbackProblem(): Promise<string | undefined> {
   const probe = createNetServer();
   return new Promise((resolve) => {
-    probe.once('error', () => resolve(false));
-    probe.listen(0, '::1', () => probe.close(() => resolve(true)));
+    probe.once('error', (error) => resolve(`cannot listen on ::1 (${error.message}); the IPv6 banner test needs an IPv6 loopback`));
+    probe.listen(0, '::1', () => probe.close(() => resolve(undefined)));
   });
 }
 
 /** A terminal's environment: no CI flag, a real TERM, so a spinner may run. */
 const TERMINAL_ENV = { CI: undefined, TERM: 'xterm-256color' };
+const inTerminal = requires('the terminal tests (under script)', terminalProblem());
 
-describe.skipIf(!TERMINAL_AVAILABLE)('health --wait in a terminal ends by its deadline', () => {
+inTerminal.describe('health --wait in a terminal ends by its deadline', () => {
   // `timeout -s KILL 12` bounds each run: a health that misses its deadline is killed and exits 137, not 1.
   // `; exit $?` keeps the shell from exec'ing timeout, which as the session's leader could not make a group of its own.
   it.each([
@@ -503,7 +501,7 @@ describe('a closed stdout ends the process quietly', () => {
   });
 });
 
-describe.skipIf(!TERMINAL_AVAILABLE)('the banner on a terminal', () => {
+inTerminal.describe('the banner on a terminal', () => {
   /** Starts a server in a terminal and returns its banner, once printed. */
   async function banner(args: string): Promise<string> {
     const server = spawnInTerminal(`exec timeout --foreground -s KILL 60 ${SHELL_BIN} --port 0 ${args}`, { env: TERMINAL_ENV });
@@ -512,7 +510,7 @@ describe.skipIf(!TERMINAL_AVAILABLE)('the banner on a terminal', () => {
   }
 
   it('brackets an IPv6 host (-H ::1) in its URLs and in the new Peer(...) snippet', async (context) => {
-    if (!(await ipv6LoopbackAvailable())) context.skip();
+    skipUnless(context, await ipv6LoopbackProblem());
     const text = await banner('-H ::1');
     const port = /http:\/\/\[::1\]:(\d+)\/peerjs/.exec(text)?.[1];
     expect(port, text).toBeDefined();

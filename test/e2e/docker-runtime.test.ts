@@ -4,7 +4,7 @@ import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, posix, relative } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { EXIT_TIMEOUT_MS, ROOT, cleanEnv, cleanup, httpGet, readListening, runCli, spawnCli } from './helpers.js';
+import { EXIT_TIMEOUT_MS, ROOT, serverEnv, cleanup, httpGet, readListening, runCli, spawnCli } from './helpers.js';
 
 interface Instruction {
   keyword: string;
@@ -182,7 +182,7 @@ describe('runtime stage, laid out from the COPY lines and run without Docker', (
       return part.startsWith('/') && existsSync(inContainer(part)) ? inContainer(part) : part;
     });
   /** The image's ENV with `overrides`, over a clean environment without NODE_PATH. */
-  const containerEnv = (overrides: Record<string, string>): NodeJS.ProcessEnv => cleanEnv({ ...runtimeEnv, NODE_PATH: undefined, ...overrides });
+  const containerEnv = (overrides: Record<string, string>): NodeJS.ProcessEnv => serverEnv({ ...runtimeEnv, NODE_PATH: undefined, ...overrides });
 
   beforeAll(() => {
     if (!existsSync(join(ROOT, 'dist/cli.js'))) throw new Error('dist/cli.js is missing: run `npm run build` before the e2e tests');

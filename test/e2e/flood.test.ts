@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { within } from '../support/deadline.js';
+import { serverEnv } from '../support/server-env.mjs';
 import { clientFrame } from '../support/ws-frames.js';
 
 const BIN = fileURLToPath(new URL('../../bin/peer-signal.js', import.meta.url));
@@ -38,7 +39,8 @@ interface ServerProcess {
   maxRssMb: number;
 }
 
-const servers: ServerProcess[] = [];
+/** Every server process spawned, registered at once: one that never prints its listening line is killed too. */
+const children: ChildProcess[] = [];
 const sockets: Array<{ destroy(): void }> = [];
 const timers: NodeJS.Timeout[] = [];
 
@@ -46,8 +48,9 @@ async function startServer(flags: readonly string[] = []): Promise<ServerProcess
   if (!existsSync(DIST)) throw new Error('dist/cli.js is missing; run `npm run build` first');
   const child = spawn(process.execPath, [BIN, '--port', '0', '--host', HOST, '--json', '--log-level', 'warn', ...flags], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_OPTIONS: '' },
+    env: serverEnv(),
   });
+  children.push(child);
   const pid = child.pid!;
   let stderr = '';
   child.stderr!.setEncoding('utf8');
@@ -85,7 +88,6 @@ async function startServer(flags: readonly string[] = []): Promise<ServerProcess
     },
   };
   server = created;
-  servers.push(created);
   created.rssMb();
   return created;
 }
@@ -107,11 +109,11 @@ afterEach(async () => {
   for (const timer of timers.splice(0)) clearInterval(timer);
   for (const socket of sockets.splice(0)) socket.destroy();
   await Promise.all(
-    servers.splice(0).map(async (server) => {
-      if (server.child.exitCode !== null || server.child.signalCode !== null) return;
-      const exited = new Promise((resolve) => server.child.once('exit', resolve));
-      process.kill(server.pid, 'SIGKILL');
-      await within(exited, 5000, `server ${server.pid} to exit`);
+    children.splice(0).map(async (child) => {
+      if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      process.kill(child.pid, 'SIGKILL');
+      await within(exited, 5000, `server ${child.pid} to exit`);
     }),
   );
 });

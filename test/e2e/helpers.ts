@@ -1,13 +1,13 @@
 // Spawn helpers for end-to-end tests of the built CLI: start processes, read their output, bound every wait, kill by PID.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect as netConnect, createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { within } from '../support/deadline.js';
-import { closeCode, takeServerFrame } from '../support/ws-frames.js';
+import { serverEnv } from '../support/server-env.mjs';
+import { rawWebSocket } from '../support/ws-frames.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BIN = fileURLToPath(new URL('../../bin/peer-signal.js', import.meta.url));
@@ -20,26 +20,7 @@ export const START_TIMEOUT_MS = 10_000;
 /** How long a short-lived command (an error, --version, health) may take to exit. */
 export const EXIT_TIMEOUT_MS = 5_000;
 
-const CONFIG_ENV = ['PORT', 'HOST', 'PATH_PREFIX', 'PEERSERVER_PATH', 'API_KEY', 'ALLOW_DISCOVERY'];
-
-/**
- * The parent's environment without anything that would change the CLI's behaviour behind a test's back:
- * the product's env vars, colour switches, DEBUG and NODE_OPTIONS. `extra` is applied on top.
- */
-export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of Object.keys(env)) {
-    if (CONFIG_ENV.includes(name) || name.startsWith('PEER_SIGNAL_')) delete env[name];
-  }
-  for (const name of ['FORCE_COLOR', 'NO_COLOR', 'DEBUG', 'NODE_OPTIONS']) delete env[name];
-  for (const [name, value] of Object.entries(extra)) {
-    if (value === undefined) delete env[name];
-    else env[name] = value;
-  }
-  return env;
-}
-
-export { within };
+export { serverEnv, within };
 
 export interface ExitResult {
   code: number | null;
@@ -51,9 +32,9 @@ export interface ExitResult {
 }
 
 export interface SpawnOptions {
-  /** Extra environment on top of {@link cleanEnv} (undefined deletes a variable). */
+  /** Extra environment on top of {@link serverEnv} (undefined deletes a variable). */
   env?: Record<string, string | undefined>;
-  /** The full environment, instead of cleanEnv(env). */
+  /** The full environment, instead of serverEnv(env). */
   fullEnv?: NodeJS.ProcessEnv;
   cwd?: string;
   /** Program and leading arguments; default `[node, bin/peer-signal.js]`. */
@@ -98,7 +79,7 @@ export function spawnCli(args: readonly string[], options: SpawnOptions = {}): C
   const startedAt = Date.now();
   const child = spawn(file!, [...leading, ...args], {
     cwd: options.cwd ?? ROOT,
-    env: options.fullEnv ?? cleanEnv(options.env),
+    env: options.fullEnv ?? serverEnv(options.env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -250,13 +231,8 @@ export async function killAll(): Promise<void> {
   await within(Promise.all(running.map((handle) => handle.exited)), EXIT_TIMEOUT_MS, 'killing leftover processes');
 }
 
-/** Whether util-linux `script` (a pseudo-terminal for a command) and coreutils `timeout` are installed. */
-export const TERMINAL_AVAILABLE =
-  spawnSync('script', ['-qec', 'true', '/dev/null'], { stdio: 'ignore' }).status === 0 &&
-  spawnSync('timeout', ['1', 'true'], { stdio: 'ignore' }).status === 0;
-
 /**
- * Runs a shell command line in a pseudo-terminal (util-linux `script`), so stdin, stdout and stderr
+ * Runs a shell command line in a pseudo-terminal (util-linux `script`; see terminalProblem()), so stdin, stdout and stderr
  * are a TTY, as in an interactive terminal. Everything the command writes arrives on stdout (with
  * CR LF line ends); the exit code is the command line's. The command line should bound itself
  * (`timeout -s KILL`): killing `script` leaves a command that ignores the hangup running.
@@ -467,43 +443,10 @@ const stuck = new Set<Socket>();
  * closing one, so a server shutting down has to wait for it.
  */
 export async function connectStuckPeer(baseUrl: string, query: Record<string, string>): Promise<StuckPeer> {
-  const target = new URL(socketUrl(baseUrl, query));
-  const socket = netConnect(Number(target.port), target.hostname);
-  stuck.add(socket);
-  socket.on('error', () => {});
-  let buffer: Buffer = Buffer.alloc(0);
-  let upgraded = false;
-  let onOpen: () => void = () => {};
-  let onClose: (code: number) => void = () => {};
-  const opened = new Promise<void>((resolve) => (onOpen = resolve));
-  const closeFrame = new Promise<number>((resolve) => (onClose = resolve));
-  socket.on('data', (chunk: Buffer) => {
-    buffer = Buffer.concat([buffer, chunk]);
-    if (!upgraded) {
-      const end = buffer.indexOf('\r\n\r\n');
-      if (end === -1) return;
-      const head = buffer.subarray(0, end).toString();
-      if (!head.startsWith('HTTP/1.1 101')) {
-        socket.destroy(new Error(`upgrade refused: ${head}`));
-        return;
-      }
-      upgraded = true;
-      buffer = buffer.subarray(end + 4);
-    }
-    for (let taken = takeServerFrame(buffer); taken !== undefined; taken = takeServerFrame(buffer)) {
-      buffer = taken.rest;
-      const { opcode, payload } = taken.frame;
-      if (opcode === 0x1 && payload.toString().includes('"OPEN"')) onOpen();
-      if (opcode === 0x8) onClose(closeCode(payload));
-    }
-  });
-  await within(new Promise<void>((resolve) => socket.once('connect', () => resolve())), EXIT_TIMEOUT_MS, 'tcp connect');
-  socket.write(
-    `GET ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-      `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
-  );
-  await within(opened, EXIT_TIMEOUT_MS, 'waiting for OPEN on the raw socket');
-  return { closeFrame, socket };
+  const raw = rawWebSocket(socketUrl(baseUrl, query), { answerClose: false });
+  stuck.add(raw.socket);
+  await within(raw.text((text) => text.includes('"OPEN"')), EXIT_TIMEOUT_MS, 'waiting for OPEN on the raw socket');
+  return { closeFrame: raw.closeFrame, socket: raw.socket };
 }
 
 export function destroyStuckPeers(): void {

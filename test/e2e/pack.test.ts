@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, cleanEnv, cleanup, httpGet, readListening, runCli, spawnCli } from './helpers.js';
+import { ROOT, serverEnv, cleanup, httpGet, readListening, runCli, spawnCli } from './helpers.js';
 
 const run = promisify(execFile);
 const NPM_TIMEOUT_MS = 30_000;
@@ -14,7 +14,7 @@ const ALLOWED_TOP_LEVEL = new Set(['package.json', 'README.md', 'LICENSE', 'SECU
 
 /** npm without the npm_* variables a parent `npm test` exports, and with our node first on PATH for the bin's shebang. */
 function npmEnv(): NodeJS.ProcessEnv {
-  const env = cleanEnv();
+  const env = serverEnv();
   for (const name of Object.keys(env)) if (name.toLowerCase().startsWith('npm_')) delete env[name];
   env.PATH = `${dirname(process.execPath)}${delimiter}${env.PATH ?? ''}`;
   env.npm_config_update_notifier = 'false';

@@ -8,7 +8,6 @@ import {
   EXIT_TIMEOUT_MS,
   SHELL_BIN,
   START_TIMEOUT_MS,
-  TERMINAL_AVAILABLE,
   cleanup,
   connectPeer,
   errorLines,
@@ -23,6 +22,7 @@ import {
   type ExitResult,
   type HookContext,
 } from './helpers.js';
+import { requires, terminalProblem } from '../support/prerequisites.js';
 
 const NODE = process.execPath;
 /** A run starts a server, then a node process; it may take a while on a busy machine. */
@@ -285,7 +285,7 @@ describe('run: signals', () => {
   );
 });
 
-describe.skipIf(!TERMINAL_AVAILABLE)('run: signals in the foreground of a terminal', () => {
+requires('the terminal tests (under script)', terminalProblem()).describe('run: signals in the foreground of a terminal', () => {
   it('SIGTERM sent to run alone still reaches the command (a Ctrl-C would reach it by itself, a SIGTERM would not)', async () => {
     const marker = freshFile('signalled');
     // `timeout --foreground -s KILL 30` bounds the run and keeps it in the terminal's foreground group.

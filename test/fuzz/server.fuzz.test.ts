@@ -761,7 +761,7 @@ describe('fuzz: WebSocket frames', () => {
     defaultTimeout,
   );
 
-  it('a relayed frame with its own src and a payload nested 5000 deep does not crash the server (found by this fuzzer)', async () => {
+  it('a relayed frame with its own src and a payload nested 5000 deep reaches bob with src alice (or alice gets an ERROR), and the server does not crash (found by this fuzzer)', async () => {
     const server = createSignalServer({ host: HOST, port: 0, closeTimeoutMs: 500 });
     servers.push(server);
     await server.listen();
@@ -769,11 +769,29 @@ describe('fuzz: WebSocket frames', () => {
     const recorder = recordUncaught();
     try {
       const depth = 5000;
-      const frame = `{"type":"OFFER","dst":"bob","src":"alice","payload":${'['.repeat(depth)}${']'.repeat(depth)}}`;
-      // 10 KB, well under the 64 KiB frame limit. Expected: relayed to bob with src "alice", or at worst an ERROR.
+      const payload = `${'['.repeat(depth)}${']'.repeat(depth)}`;
+      const frame = `{"type":"OFFER","dst":"bob","src":"alice","payload":${payload}}`;
+      // 10 KB, well under the 64 KiB frame limit. Expected: relayed to bob with src "alice", or at worst an ERROR to alice.
+      const [aliceFrom, bobFrom] = [pair.alice.texts.length, pair.bob.texts.length];
       pair.alice.ws.send(frame);
-      await Promise.race([pair.bob.waitFor((text) => text.startsWith('{"type":"OFFER"'), 0, 3000, 'deep frame at bob'), recorder.thrown]).catch(() => {});
+      const relayed = pair.bob.waitFor((text) => text.includes(payload), bobFrom, 5000, 'the deep frame at bob');
+      const refused = pair.alice.waitFor((text) => text.startsWith('{"type":"ERROR"'), aliceFrom, 5000, 'an ERROR at alice');
+      const crashed = recorder.thrown.then(() => Promise.reject(new Error('the server threw')));
+      const outcome = await Promise.race([
+        Promise.any([relayed.then((index) => ({ to: 'bob', text: pair.bob.texts[index]! })), refused.then((index) => ({ to: 'alice', text: pair.alice.texts[index]! }))]),
+        crashed,
+      ]).catch((error: Error) => ({ to: 'nobody', text: error instanceof AggregateError ? error.errors.map(String).join('; ') : error.message }));
+      relayed.catch(() => {});
+      refused.catch(() => {});
       expect(recorder.errors.map(describeError), 'uncaught exceptions in the server').toEqual([]);
+      expect(outcome.to, outcome.text).not.toBe('nobody');
+      if (outcome.to === 'bob') {
+        // The server's own src, once, and everything else as sent.
+        expect(outcome.text.match(/"src":/g)).toEqual(['"src":']);
+        expect(outcome.text).toContain('"src":"alice"');
+        expect(outcome.text.startsWith('{"type":"OFFER","dst":"bob",')).toBe(true);
+        expect(outcome.text).toHaveLength(frame.length);
+      }
       await pair.exchange();
     } finally {
       recorder.restore();

@@ -1,9 +1,10 @@
 // The route's TURN credentials against a real coturn (use-auth-secret): they allocate relays; tampered, expired or foreign ones are refused.
 import { createHmac } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTurnCredentials } from '../../src/ice/credentials.js';
 import { createSignalServer, type SignalServer } from '../../src/server.js';
-import { skipWithoutCoturn, startCoturn, type Coturn } from '../support/coturn.js';
+import { coturnProblem, startCoturn, type Coturn } from '../support/coturn.js';
+import { requires } from '../support/prerequisites.js';
 
 const SECRET = 'coturn-shared-secret-0123456789';
 /** coturn needs a moment per allocation on a busy machine; uclient itself is bounded at 15 s. */
@@ -24,7 +25,7 @@ function sessionLines(coturn: Coturn, username: string): string {
     .join('\n');
 }
 
-describe.skipIf(skipWithoutCoturn('the coturn tests'))('TURN credentials from the route against coturn', () => {
+requires('the coturn tests', coturnProblem()).describe('TURN credentials from the route against coturn', () => {
   let coturn: Coturn | undefined;
   let server: SignalServer | undefined;
   let origin = '';

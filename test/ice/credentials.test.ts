@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/config.js';
 import { createTurnCredentials, listIceServers } from '../../src/ice/credentials.js';
 import { iceUrlProblem, parseIceUrl } from '../../src/ice/urls.js';
+import { opensslProblem, requires } from '../support/prerequisites.js';
 
 const SECRET = 'north-by-northwest-0123456789';
 /** 2026-01-01T00:00:00Z */
@@ -15,7 +16,7 @@ function opensslCredential(secret: string, username: string): string {
   if (result.status !== 0) throw new Error(`openssl failed: ${result.stderr}`);
   return result.stdout.trim();
 }
-const opensslAvailable = spawnSync('openssl', ['version']).status === 0;
+const withOpenssl = requires('the openssl cross-check', opensslProblem());
 
 describe('createTurnCredentials', () => {
   it('names the expiry (unix seconds) and the id, and signs that name with HMAC-SHA1 in base64', () => {
@@ -25,7 +26,7 @@ describe('createTurnCredentials', () => {
     expect(credential).toMatch(/^[A-Za-z0-9+/]{27}=$/);
   });
 
-  it.skipIf(!opensslAvailable)('computes the same password as openssl dgst -sha1 -hmac | base64', () => {
+  withOpenssl.it('computes the same password as openssl dgst -sha1 -hmac | base64', () => {
     for (const id of ['alice', 'a b-c_d', '00000000-0000-4000-8000-000000000000']) {
       const { username, credential } = createTurnCredentials(SECRET, id, 60, NOW);
       expect(credential).toBe(opensslCredential(SECRET, username));

@@ -202,7 +202,7 @@ describe('the exposition', () => {
     expect(valueOf(families, 'peer_signal_frames_received_total')).toBe(7);
 
     alice.ws.close(1000);
-    await expect.poll(() => metric('peer_signal_peer_closes_total', { code: '1000' })).toBe(1);
+    await expect.poll(() => metric('peer_signal_peer_closes_total', { code: '1000' }), { timeout: 5000 }).toBe(1);
     expect(await metric('peer_signal_peers_connected')).toBe(1);
   });
 
@@ -218,7 +218,7 @@ describe('the exposition', () => {
       const peer = await fixture.peer(`odd${code}`);
       peer.ws.close(code);
     }
-    await expect.poll(() => metric('peer_signal_peer_closes_total', { code: OTHER_CODE })).toBe(3);
+    await expect.poll(() => metric('peer_signal_peer_closes_total', { code: OTHER_CODE }), { timeout: 5000 }).toBe(3);
 
     const families = await scrape();
     expect(labelValues(families, 'peer_signal_relayed_messages_total', 'type')).toEqual(RELAYED_TYPES);

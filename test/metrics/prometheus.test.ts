@@ -1,17 +1,16 @@
 // A real Prometheus scrapes a server with --metrics every second: a relayed OFFER shows in its query API; promtool finds our names clean.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createSignalServer, type SignalServer } from '../../src/server.js';
 import { closeAll, connectPeer, type TestClient } from '../support/peer-client.js';
-import { lintMetrics, skipWithoutPrometheus, startPrometheus, type Prometheus } from '../support/prometheus.js';
+import { requires } from '../support/prerequisites.js';
+import { lintMetrics, prometheusProblem, startPrometheus, type Prometheus } from '../support/prometheus.js';
 
 const ADMIN_TOKEN = 'prometheus-scrape-token-0123456789';
 /** A scrape a second: a new value is in Prometheus within a few seconds, even on a busy 2-core machine. */
 const SCRAPED_MS = 30_000;
 const OFFERS = 'peer_signal_relayed_messages_total{type="OFFER"}';
 
-const skip = skipWithoutPrometheus('the Prometheus tests');
-
-describe.skipIf(skip)('metrics scraped by a real Prometheus', () => {
+requires('the Prometheus tests', prometheusProblem()).describe('metrics scraped by a real Prometheus', () => {
   let server: SignalServer | undefined;
   let prometheus: Prometheus | undefined;
   const clients: TestClient[] = [];

@@ -4,12 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { CHROMIUM } from '../support/chromium.mjs';
+import { chromiumProblem, requires } from '../support/prerequisites.js';
 import { codeBlock, readmeSection } from './readme-blocks.js';
 import { recipeEnv, runRecipe } from './run-recipe.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PROJECT = join(ROOT, 'test/recipes/playwright');
-const CHROMIUM = process.env.PEER_SIGNAL_E2E_CHROMIUM ?? '/usr/bin/chromium';
 /** Both variants take 3 to 5 s here; the spec's own timeout is 30 s, and Playwright stops its web servers after it. */
 const RUN_MS = 50_000;
 const TEST_MS = 60_000;
@@ -18,13 +19,7 @@ const section = readmeSection('Playwright Test');
 const work = mkdtempSync(join(tmpdir(), 'peer-signal-recipe-playwright-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-const chromiumMissing = !existsSync(CHROMIUM);
-if (chromiumMissing && process.env.CI !== 'true') console.warn(`skipping the Playwright recipe: ${CHROMIUM} not found; install it with: apt-get install chromium`);
-if (chromiumMissing && process.env.CI === 'true') {
-  it('finds Chromium (CI=true turns the skip into a failure)', () => {
-    throw new Error(`${CHROMIUM} not found, and CI=true forbids skipping the Playwright recipe; install it with: apt-get install chromium`);
-  });
-}
+const runner = requires('the Playwright recipe', chromiumProblem());
 
 describe('README: the Playwright Test recipe', () => {
   it('shows the spec and the globalSetup file that the test project runs', () => {
@@ -44,7 +39,7 @@ describe('README: the Playwright Test recipe', () => {
   });
 });
 
-describe.skipIf(chromiumMissing)('the Playwright Test recipe, run by npx playwright test', () => {
+runner.describe('the Playwright Test recipe, run by npx playwright test', () => {
   it.each([
     ['webServer', 'web-server'],
     ['globalSetup', 'global-setup'],

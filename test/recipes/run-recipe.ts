@@ -1,7 +1,7 @@
 // Running a recipe's command (npx playwright, npx vitest, sh) as a bounded child process that leaves nothing behind.
 import { spawn } from 'node:child_process';
 import { dirname, delimiter } from 'node:path';
-import { cleanEnv } from '../e2e/helpers.js';
+import { serverEnv } from '../e2e/helpers.js';
 
 export interface RecipeResult {
   code: number | null;
@@ -16,7 +16,7 @@ export interface RecipeResult {
  * vitest's own; with this node first on PATH and `extra` on top.
  */
 export function recipeEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
-  const env = cleanEnv();
+  const env = serverEnv();
   for (const name of Object.keys(env)) {
     if (name.toLowerCase().startsWith('npm_') || name.startsWith('VITEST')) delete env[name];
   }

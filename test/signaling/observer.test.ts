@@ -44,11 +44,11 @@ describe('the signaling observer', () => {
     expect(await wrongKey.next()).toMatchObject({ type: 'ERROR' });
     bob.ws.close(1000);
     await bob.closed;
-    await expect.poll(() => events.includes('close bob 1000')).toBe(true);
+    await expect.poll(() => events.includes('close bob 1000'), { timeout: 5000 }).toBe(true);
 
     // What waited for an absent peer is delivered when it connects, with the time it waited.
     alice.send({ type: 'OFFER', dst: 'dave', payload: 'z' });
-    await expect.poll(() => events.includes('queued alice>dave')).toBe(true);
+    await expect.poll(() => events.includes('queued alice>dave'), { timeout: 5000 }).toBe(true);
     const dave = await fixture.peer('dave');
     expect(await dave.next()).toMatchObject({ type: 'OFFER', src: 'alice' });
     alice.send({ type: 'LEAVE' });

@@ -3,7 +3,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'vitest';
+import { probe } from './prerequisites.js';
 import { findFreePort } from './redis-server.js';
 
 /** The binaries; the Debian package puts them on PATH. */
@@ -20,39 +20,18 @@ const STOP_MS = 5_000;
 /** The realm coturn announces in its 401 challenges; the REST-API credential does not depend on it. */
 export const TEST_REALM = 'peer-signal.test';
 
-/** Why coturn cannot be used here, or undefined when it can. */
-function findCoturnMissing(): string | undefined {
-  for (const binary of [TURNSERVER, UCLIENT, STUNCLIENT]) {
-    // turnserver and the turnutils print their usage and exit non-zero for --help: only a failed spawn means absent.
-    const probe = spawnSync(binary, ['--help'], { encoding: 'utf8', timeout: 5000 });
-    if (probe.error !== undefined) {
-      return `${binary} not found (${probe.error.message}); install coturn with: apt-get install --no-install-recommends coturn`;
+/** Why coturn cannot be used here, or undefined when it can (for {@link requires}). */
+export function coturnProblem(): string | undefined {
+  return probe('coturn', () => {
+    for (const binary of [TURNSERVER, UCLIENT, STUNCLIENT]) {
+      // turnserver and the turnutils print their usage and exit non-zero for --help: only a failed spawn means absent.
+      const found = spawnSync(binary, ['--help'], { encoding: 'utf8', timeout: 5000 });
+      if (found.error !== undefined) {
+        return `${binary} not found (${found.error.message}); install coturn with: apt-get install --no-install-recommends coturn`;
+      }
     }
-  }
-  return undefined;
-}
-
-/** Computed once per test file. */
-export const coturnMissing: string | undefined = findCoturnMissing();
-const inCi = process.env.CI === 'true';
-
-/**
- * True when the coturn tests must be skipped (coturn missing, not in CI); prints a notice then. With
- * CI=true a missing coturn registers a failing test instead, and this returns true so the real suite
- * (which cannot run) is skipped.
- */
-export function skipWithoutCoturn(suite: string): boolean {
-  if (coturnMissing === undefined) return false;
-  if (inCi) {
-    describe(`${suite}: prerequisites`, () => {
-      it('finds turnserver and the turnutils (CI=true turns the skip into a failure)', () => {
-        throw new Error(`${coturnMissing}; CI=true forbids skipping the TURN tests`);
-      });
-    });
-  } else {
-    console.warn(`skipping ${suite}: ${coturnMissing}`);
-  }
-  return true;
+    return undefined;
+  });
 }
 
 export interface CoturnOptions {
@@ -133,7 +112,6 @@ function coturnArgs(port: number, secret: string, dir: string): string[] {
 
 /** Starts coturn on loopback with the TURN REST API secret and waits until it answers a STUN binding request. */
 export async function startCoturn(options: CoturnOptions): Promise<Coturn> {
-  if (coturnMissing !== undefined) throw new Error(coturnMissing);
   const dir = mkdtempSync(join(tmpdir(), 'peer-signal-coturn-'));
   // coturn binds with SO_REUSEPORT, so a taken port does not fail: a second coturn silently shares it. A private
   // network has nothing else on 3478; on the shared loopback a port the OS just handed out is the best we have.
@@ -174,12 +152,12 @@ export async function startCoturn(options: CoturnOptions): Promise<Coturn> {
 
   const deadline = Date.now() + READY_MS;
   for (;;) {
-    const probe = await run(inNetwork([STUNCLIENT, '-p', String(port), '127.0.0.1']), PROBE_MS);
-    if (probe.code === 0 && /reflexive addr/.test(probe.output)) break;
+    const answer = await run(inNetwork([STUNCLIENT, '-p', String(port), '127.0.0.1']), PROBE_MS);
+    if (answer.code === 0 && /reflexive addr/.test(answer.output)) break;
     if (gone || Date.now() > deadline) {
       await stop();
       throw new Error(
-        `coturn ${gone ? 'exited' : `did not answer STUN within ${READY_MS} ms`} on port ${port}; last probe: ${probe.output.trim()}; log:\n${lines.join('').slice(-3000)}`,
+        `coturn ${gone ? 'exited' : `did not answer STUN within ${READY_MS} ms`} on port ${port}; last probe: ${answer.output.trim()}; log:\n${lines.join('').slice(-3000)}`,
       );
     }
   }

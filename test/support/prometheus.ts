@@ -3,7 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'vitest';
+import { probe } from './prerequisites.js';
 import { findFreePort } from './redis-server.js';
 
 /** The binary; Debian's `prometheus` package puts it on PATH, with `promtool` beside it. */
@@ -15,32 +15,18 @@ const STOP_MS = 10_000;
 /** Attempts with a fresh port when the one we picked was taken between probing and binding. */
 const BIND_ATTEMPTS = 5;
 
-function findPrometheusMissing(): string | undefined {
-  for (const binary of [PROMETHEUS, PROMTOOL]) {
-    const probe = spawnSync(binary, ['--version'], { encoding: 'utf8', timeout: 5000 });
-    if (probe.error !== undefined || probe.status !== 0) {
-      const why = probe.error?.message ?? `exit ${probe.status}`;
-      return `${binary} --version failed (${why}); install it with: apt-get install prometheus`;
+/** Why Prometheus cannot be used here, or undefined when it can (for {@link requires}). */
+export function prometheusProblem(): string | undefined {
+  return probe('prometheus', () => {
+    for (const binary of [PROMETHEUS, PROMTOOL]) {
+      const found = spawnSync(binary, ['--version'], { encoding: 'utf8', timeout: 5000 });
+      if (found.error !== undefined || found.status !== 0) {
+        const why = found.error?.message ?? `exit ${found.status}`;
+        return `${binary} --version failed (${why}); install it with: apt-get install prometheus`;
+      }
     }
-  }
-  return undefined;
-}
-
-export const prometheusMissing: string | undefined = findPrometheusMissing();
-
-/** True when `suite` must be skipped (notice printed); with CI=true a missing Prometheus is a failing test instead. */
-export function skipWithoutPrometheus(suite: string): boolean {
-  if (prometheusMissing === undefined) return false;
-  if (process.env.CI !== 'true') {
-    console.warn(`skipping ${suite}: ${prometheusMissing}`);
-    return true;
-  }
-  describe(`${suite}: prerequisites`, () => {
-    it('finds prometheus and promtool (CI=true turns the skip into a failure)', () => {
-      throw new Error(`${prometheusMissing}; CI=true forbids skipping the Prometheus tests`);
-    });
+    return undefined;
   });
-  return true;
 }
 
 /** What Prometheus scrapes: `http://{address}{metricsPath}`, with `Authorization: Bearer {bearer}` when given. */
@@ -90,7 +76,6 @@ async function isReady(url: string): Promise<boolean> {
 
 /** Starts Prometheus with a temporary config and TSDB, scraping `target` every second; resolves once /-/ready answers 200. */
 export async function startPrometheus(target: ScrapeTarget): Promise<Prometheus> {
-  if (prometheusMissing !== undefined) throw new Error(prometheusMissing);
   const dir = await mkdtemp(join(tmpdir(), 'peer-signal-prometheus-'));
   const configFile = join(dir, 'prometheus.yml');
   await writeFile(configFile, scrapeConfig(target));

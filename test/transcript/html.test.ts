@@ -1,5 +1,5 @@
 // The HTML view in headless Chromium: a transcript recorded from a real server, drawn, filtered by peer, with every request blocked.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -14,6 +14,7 @@ import { createTranscript } from '../../src/transcript/writer.js';
 import { within } from '../support/deadline.js';
 import { closeAll, connectPeer, connectRaw, socketUrl, type TestClient } from '../support/peer-client.js';
 import { CHROMIUM, CHROMIUM_ARGS } from '../support/chromium.mjs';
+import { chromiumProblem, requires } from '../support/prerequisites.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 /** Generous: two cores shared with other test runs. A launch takes about a second when the machine is idle. */
@@ -21,20 +22,7 @@ const LAUNCH_MS = 40_000;
 const PAGE_MS = 15_000;
 const MESSAGE_MS = 5_000;
 
-const inCi = process.env.CI === 'true';
-const chromiumMissing = !existsSync(CHROMIUM);
-if (chromiumMissing && !inCi) {
-  console.warn(`skipping the transcript HTML browser test: ${CHROMIUM} not found; install it with: apt-get install chromium`);
-}
-
-// Registered only when it fails, so a normal run does not list a skipped test.
-if (chromiumMissing && inCi) {
-  describe('transcript HTML prerequisites', () => {
-    it('finds Chromium (CI=true turns the skip into a failure)', () => {
-      throw new Error(`${CHROMIUM} not found, and CI=true forbids skipping the browser tests; install it with: apt-get install chromium`);
-    });
-  });
-}
+const needsChromium = requires('the transcript HTML browser test', chromiumProblem());
 
 const SDP = (type: string): { type: string; sdp: string } => ({
   type,
@@ -144,7 +132,7 @@ const READ_DRAWING = `(() => {
 const RED = 'rgb(198, 40, 40)';
 const BLUE = 'rgb(29, 78, 216)';
 
-describe.skipIf(chromiumMissing)('the transcript HTML in headless Chromium', () => {
+needsChromium.describe('the transcript HTML in headless Chromium', () => {
   let dir: string;
   let events: TranscriptEvent[];
   let browser: Browser | undefined;

@@ -112,7 +112,7 @@ describe('a sender bursting large frames at a reader of 1 MB/s', () => {
     await expectIdStillHeld('victim');
     // And it still relays both ways.
     victim.send(JSON.stringify({ type: 'ANSWER', dst: 'friend', payload: 'still here' }));
-    await expect.poll(() => received(friend).some((m) => m.type === 'ANSWER' && m.payload === 'still here')).toBe(true);
+    await expect.poll(() => received(friend).some((m) => m.type === 'ANSWER' && m.payload === 'still here'), { timeout: 5000 }).toBe(true);
   }, 120_000);
 });
 

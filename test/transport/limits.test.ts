@@ -5,6 +5,7 @@ import WebSocket from 'ws';
 import { createSignalServer, type SignalServer } from '../../src/server.js';
 import type { Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
+import { DESTINATION_OVERHEAD_BYTES, MESSAGE_OVERHEAD_BYTES } from '../../src/signaling/realm.js';
 import { createPeerToken, verifyPeerToken } from '../../src/tokens.js';
 import { closeAll, connectPeer, connectRaw, nextMany, socketUrl, type TestClient } from '../support/peer-client.js';
 
@@ -115,14 +116,29 @@ describe('queue caps', () => {
     expect(await alice.next()).toEqual({ type: 'EXPIRE', src: 'three', dst: 'alice' });
   });
 
-  it('keeps memory bounded under a queue flood to many absent ids', async () => {
-    await start({ rateLimitPerSec: 0, queueTotalBytes: 256 * 1024 });
+  it('holds at most queueTotalBytes, counted truly, under a queue flood to many absent ids; the rest get EXPIRE at once', async () => {
+    const cap = 256 * 1024;
+    await start({ rateLimitPerSec: 0, rateBytesPerSec: 0, queueTotalBytes: cap, expireTimeoutMs: 60_000 });
     const alice = await peer('alice');
     const bob = await peer('bob');
     const flooder = await peer('flooder');
-    for (let i = 0; i < 3000; i++) flooder.send({ type: 'OFFER', dst: `ghost${i}`, payload: 'x'.repeat(200) });
-    // Everything past the total cap comes back as EXPIRE at once.
-    await expect.poll(() => flooder.pending.length, { timeout: 5000 }).toBeGreaterThan(1500);
+    const ghosts = 3000;
+    const payload = 'x'.repeat(200);
+    for (let i = 0; i < ghosts; i++) flooder.send({ type: 'OFFER', dst: `ghost${i}`, payload });
+    // An id no client can hold gets EXPIRE at once, after the EXPIREs for the flood: then every one of them is here.
+    flooder.send({ type: 'OFFER', dst: 'not/valid' });
+    await expect.poll(() => flooder.pending.some((frame) => frame.src === 'not/valid'), { timeout: 10_000 }).toBe(true);
+    const expired = new Set(flooder.pending.filter((frame) => frame.type === 'EXPIRE' && frame.src !== 'not/valid').map((frame) => frame.src));
+    const kept = Array.from({ length: ghosts }, (_unused, i) => `ghost${i}`).filter((ghost) => !expired.has(ghost));
+    // What the realm holds for each: the relayed text (src appended) plus the per-message and per-destination overheads.
+    const charge = (ghost: string): number =>
+      JSON.stringify({ type: 'OFFER', dst: ghost, payload, src: 'flooder' }).length + MESSAGE_OVERHEAD_BYTES + DESTINATION_OVERHEAD_BYTES;
+    const held = kept.reduce((sum, ghost) => sum + charge(ghost), 0);
+    expect(server!.queued()).toEqual({ messages: kept.length, bytes: held });
+    expect(held).toBeLessThanOrEqual(cap);
+    // The flood filled the cap: no room was left for one more.
+    expect(held + charge('ghost9999')).toBeGreaterThan(cap);
+    expect(expired.size).toBe(ghosts - kept.length);
     await expectPairStillRelays(alice, bob, 'after-queue-flood');
   });
 });
@@ -138,11 +154,17 @@ describe('connections per IP and handshake timeout', () => {
     expect(status).toBe(429);
     a.ws.close();
     await a.closed;
-    await expect.poll(async () => {
-      const probe = connectRaw(socketUrl(server!, { key: 'peerjs', id: 'c', token: 't' }));
-      clients.push(probe);
-      return (await probe.next().catch(() => ({ type: 'none' }))).type;
-    }).toBe('OPEN');
+    // The slot frees once the server has seen the close: until then a probe is refused (429) and closes at once.
+    await expect
+      .poll(
+        async () => {
+          const probe = connectRaw(socketUrl(server!, { key: 'peerjs', id: 'c', token: 't' }));
+          clients.push(probe);
+          return (await Promise.race([probe.next(5000), probe.closed.then(() => ({ type: 'refused' }))])).type;
+        },
+        { timeout: 10_000, interval: 50 },
+      )
+      .toBe('OPEN');
   });
 
   it('counts X-Forwarded-For only when proxied', async () => {
