@@ -327,7 +327,7 @@ export function resolveConfig(partial: Partial<Config> = {}): Readonly<Config> {
     }
     if (urls.length > 1 && !merged.redisCluster) {
       throw configError(
-        `redisUrl lists ${urls.length} URLs: pass redisCluster (--redis-cluster) when they are Redis Cluster nodes, or give one URL`,
+        `redisUrl lists ${urls.length} URLs: set redisCluster when they are Redis Cluster nodes, or give one URL`,
       );
     }
     if (new Set(protocols).size > 1) throw configError('redisUrl mixes redis:// and rediss://; Redis Cluster nodes share one protocol');

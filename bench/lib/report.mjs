@@ -53,6 +53,7 @@ export const CLUSTER_ROWS = [
   { key: 'cluster.probeP50', label: 'relay p50, unloaded', unit: 'ms', better: 'lower' },
   { key: 'cluster.probeP99', label: 'relay p99, unloaded', unit: 'ms', better: 'lower' },
   { key: 'cluster.cpuPerMsg', label: 'CPU per msg (2 instances + Redis)', unit: 'µs', better: 'lower' },
+  { key: 'cluster.redisCpuPerMsg', label: 'of which Redis', unit: 'µs', better: 'lower' },
 ].map((row) => ({
   ...row,
   servers: ['same-instance', 'cross-instance'],

@@ -48,6 +48,8 @@ export default {
             ctx.measure('cluster.p50', variant, rep, loaded.p50Ms);
             ctx.measure('cluster.p99', variant, rep, loaded.p99Ms);
             ctx.measure('cluster.cpuPerMsg', variant, rep, loaded.cpuUsPerMsg);
+            // Redis is the last pid: its share of the server CPU, per message (the cost model in docs/cluster.md).
+            ctx.measure('cluster.redisCpuPerMsg', variant, rep, (loaded.cpuUsPerMsg * loaded.cpu.perPidPct.at(-1)) / loaded.cpu.pct);
             ctx.usage(`cluster ${variant}`, 'peer-signal ×2 + redis', rep, loaded.cpu, loaded.load);
             if (loaded.unexpected > 0 || loaded.closedAfterOpen > 0) {
               ctx.warn(`cluster rep ${rep} ${variant}: ${loaded.unexpected} unexpected frames, ${loaded.closedAfterOpen} closed: ${JSON.stringify(loaded.unexpectedSamples)}`);

@@ -1,12 +1,12 @@
 // Redis Cluster failover: a master killed with -9 (its replica promoted) while two instances relay; nothing is lost and both carry on.
 import { randomBytes } from 'node:crypto';
 import { Cluster } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { createSignalServer, type SignalServer } from '../../src/server.js';
 import type { Config } from '../../src/config.js';
 import { closeAll, connectPeer, connectRaw, nextMany, socketUrl, type TestClient } from '../support/peer-client.js';
 import { redisClusterMissing, startRedisCluster, type RedisCluster } from '../support/redis-cluster.js';
-import { skipWithoutRedis } from '../support/redis-server.js';
+import { requires } from '../support/prerequisites.js';
 
 /** A short node timeout makes the failover take about 2–3 s instead of the default 15 s. */
 const NODE_TIMEOUT_MS = 1000;
@@ -17,9 +17,10 @@ const EXPIRE_MS = 20_000;
 const RECOVER_MS = 20_000;
 const ID_TAKEN = { type: 'ID-TAKEN', payload: { msg: 'ID is taken' } };
 
-const skip = skipWithoutRedis('the Redis Cluster failover tests') || redisClusterMissing !== undefined;
+// redisClusterMissing covers redis-server too.
+const redisCluster = requires('the Redis Cluster failover tests', redisClusterMissing);
 
-describe.skipIf(skip)('Redis Cluster failover (three masters, one replica each)', () => {
+redisCluster.describe('Redis Cluster failover (three masters, one replica each)', () => {
   let cluster: RedisCluster | undefined;
   const servers: SignalServer[] = [];
   const clients: TestClient[] = [];
