@@ -30,6 +30,12 @@ export function encodeDelivery(delivery: RemoteDelivery): string {
   return `${kind}${delivery.src}\n${delivery.dst}\n${delivery.frame.length}\n${delivery.frame}`;
 }
 
+/** Whether an encoded record is a delivery (the encoders above start it with its kind), not a notice. */
+export function isDeliveryRecord(record: string): boolean {
+  const kind = record.charCodeAt(0);
+  return kind === 0x51 /* Q */ || kind === 0x44 /* D */ || kind === 0x71 /* q */ || kind === 0x64 /* d */;
+}
+
 /** `K<id>\n`: drop your socket for `id`. */
 export const encodeKick = (id: string): string => `K${id}\n`;
 /** `J<owner> <id>\n`: `id` is connected on `owner` now (instance names have no spaces; ids may). */

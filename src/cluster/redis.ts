@@ -11,7 +11,7 @@ import {
   type RemoteDelivery,
 } from './backend.js';
 import { createLease } from './redis-lease.js';
-import { decodeInbox, encodeDelivery, encodeInbox, encodeJoined, encodeKick, encodeStale } from './redis-messages.js';
+import { decodeInbox, encodeDelivery, encodeInbox, encodeJoined, encodeKick, encodeStale, isDeliveryRecord } from './redis-messages.js';
 import { redisKeys } from './redis-keys.js';
 import { createScripts, hashToken, ownerOf, type Renewal } from './redis-scripts.js';
 
@@ -55,6 +55,8 @@ const TAKEN: ClaimResult = { outcome: 'taken' };
 const CLAIM_ATTEMPTS = 4;
 /** An inbox message is published once it holds this many characters, without waiting for the end of the tick. */
 const BATCH_CHARS = 256 * 1024;
+/** Most characters waiting for one instance while its previous message is in flight; frames beyond are refused. */
+const MAX_WAITING_CHARS = 16 * 1024 * 1024;
 /** Destinations we remember holding messages for, at most (the oldest is forgotten: its messages then simply expire). */
 const MAX_WAITING = 10_000;
 /** Waiting destinations looked up again per lease tick. */
@@ -164,6 +166,8 @@ export function createRedisBackend(options: RedisBackendOptions): ClusterBackend
   const routes = new Map<string, Route>();
   const waiting = new Map<string, Waiting>();
   const outbox = new Map<string, Outgoing>();
+  /** Instances with an inbox message in flight (see queueOut). */
+  const publishing = new Set<string>();
   /** (origin, id) pairs told "stale" since the last publish, so a stream of frames costs one notice per tick. */
   const staleTold = new Set<string>();
   let flushTimer: NodeJS.Immediate | undefined;
@@ -193,7 +197,7 @@ export function createRedisBackend(options: RedisBackendOptions): ClusterBackend
       lastError = error.message;
       logger.debug('redis error', { reason: error.message });
     });
-    connection.on('close', markDegraded);
+    connection.on('close', () => markDegraded());
     connection.on('ready', onConnectionReady);
   }
   subscriber.on('smessage', (channel: string, message: string) => {
@@ -201,10 +205,11 @@ export function createRedisBackend(options: RedisBackendOptions): ClusterBackend
   });
 
   /** Serve locally until the next resync registers everything again; logged once per outage. */
-  function markDegraded(): void {
+  function markDegraded(reason?: string): void {
     if (!started || closed || degraded) return;
     degraded = true;
-    logger.warn('redis connection lost: serving local peers only, reconnecting', { url: where });
+    if (reason === undefined) logger.warn('redis connection lost: serving local peers only, reconnecting', { url: where });
+    else logger.warn('redis commands failing: serving local peers only, retrying', { url: where, reason });
   }
 
   function onConnectionReady(): void {
@@ -222,7 +227,13 @@ export function createRedisBackend(options: RedisBackendOptions): ClusterBackend
       .join(',');
   }
 
-  // ---- the outbox: records for other instances, one inbox message per instance per tick ----
+  // ---- the outbox: records for other instances, one inbox message per instance at a time ----
+  //
+  // At most one message per instance is in flight. Records written meanwhile wait and leave together
+  // once its answer is back; if it failed, the deliveries among them fail too, unsent. That is what
+  // keeps frames in order when a publish fails (a Redis Cluster failover, a dead instance): a later
+  // message can never arrive while an earlier one goes back to the queue. Unloaded, a record leaves
+  // at the end of its tick; under load messages grow instead of multiplying.
 
   function queueOut(target: string, record: string, sent?: { route: Route; entry: Entry }): void {
     let out = outbox.get(target);
@@ -230,31 +241,56 @@ export function createRedisBackend(options: RedisBackendOptions): ClusterBackend
       out = { records: [], sent: [], chars: 0 };
       outbox.set(target, out);
     }
+    const busy = publishing.has(target);
+    if (busy && sent !== undefined && out.chars + record.length > MAX_WAITING_CHARS) {
+      // Redis is slower than the frames for this instance arrive: the frame is refused (it waits here, or its
+      // sender gets EXPIRE) rather than held without bound.
+      settleSent([sent], false, target);
+      return;
+    }
     out.records.push(record);
     if (sent !== undefined) out.sent.push(sent);
     out.chars += record.length;
+    if (busy) return;
     if (out.chars >= BATCH_CHARS) {
       outbox.delete(target);
       publish(target, out);
     } else {
       // setImmediate rather than a microtask: frames read from many sockets in one poll phase share one message.
-      flushTimer ??= setImmediate(flushOutbox);
+      flushTimer ??= setImmediate(() => flushOutbox());
     }
   }
 
-  function flushOutbox(): void {
+  /** Publishes what waits for each instance with no message in flight; for every instance when `all` (shutdown). */
+  function flushOutbox(all = false): void {
     flushTimer = undefined;
     staleTold.clear();
-    for (const [target, out] of outbox) publish(target, out);
-    outbox.clear();
+    for (const [target, out] of outbox) {
+      if (!all && publishing.has(target)) continue;
+      outbox.delete(target);
+      publish(target, out);
+    }
   }
 
   /** One SPUBLISH; its receiver count says whether the instance listens (0: it is gone, or not subscribed right now). */
   function publish(target: string, out: Outgoing): void {
     const message = encodeInbox(instance, out.records.join(''));
+    publishing.add(target);
+    const answered = (delivered: boolean): void => {
+      publishing.delete(target);
+      settleSent(out.sent, delivered, target);
+      const next = outbox.get(target);
+      if (next === undefined || closed) return;
+      outbox.delete(target);
+      if (delivered) return publish(target, next);
+      // The deliveries written meanwhile go back with the failed ones, in order; notices (kick, joined, stale) still go.
+      settleSent(next.sent, false, target);
+      const notices = next.records.filter((written) => !isDeliveryRecord(written));
+      if (notices.length > 0) publish(target, { records: notices, sent: [], chars: 0 });
+    };
     commands.spublish(keys.inbox(target), message).then(
-      (receivers) => settleSent(out.sent, Number(receivers) > 0, target),
-      () => settleSent(out.sent, false, target),
+      (receivers) => answered(Number(receivers) > 0),
+      () => answered(false),
     );
   }
 
@@ -546,11 +582,13 @@ export function createRedisBackend(options: RedisBackendOptions): ClusterBackend
           ours.filter((id) => !localIds.has(id)).map((id) => Promise.all([scripts.release(id, instance), commands.srem(keys.ids(instance), id)])),
         );
         applyRenewal(next, own);
+        if (degraded) logger.info('rejoined the cluster', { instance, peers: local.length });
         degraded = false;
         void retryWaiting();
       } catch (error) {
         logger.debug('redis resync failed; retrying on the next lease tick', { reason: (error as Error).message });
-        degraded = true;
+        // Logged once per outage, like a lost connection: e.g. a Redis Cluster master without a replica is gone.
+        markDegraded((error as Error).message);
       } finally {
         resyncing = undefined;
       }
@@ -680,7 +718,7 @@ export function createRedisBackend(options: RedisBackendOptions): ClusterBackend
       if (isUp() && joined) {
         try {
           // Notices still waiting for the end of the tick, then our lease ends and our ids are freed.
-          flushOutbox();
+          flushOutbox(true);
           await lease.end(instance);
           await lease.reap(instance);
         } catch {

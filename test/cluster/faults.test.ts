@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { within } from '../support/deadline.js';
 import { closeAll, connectRaw, type TestClient } from '../support/peer-client.js';
+import { startRedisCluster, type RedisCluster } from '../support/redis-cluster.js';
 import { findClosedPort, skipWithoutRedis, startRedis, type RedisServer } from '../support/redis-server.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -266,6 +267,61 @@ describe.skipIf(skip)('cluster faults (built bundle, separate processes)', () =>
     await peer(b, 'ann', 'another');
     expect(b.exit).toBeUndefined();
   }, 30_000);
+
+  it.each(['one redis-server', 'a Redis Cluster of three masters'])(
+    '%s: with the expire timeout well inside the lease (5 s and 10 s by default), messages to a killed instance’s peers get EXPIRE on time, round after round',
+    async (backend) => {
+      // While the dead instance's lease runs, each lease tick looks the waiting destinations up again, finds it, and
+      // hands their messages back to it: they must keep their deadline through every round trip, whether the route
+      // was cached (carol) or looked up after the crash (bob).
+      const lease = 6000;
+      const expire = 1000;
+      let cluster: RedisCluster | undefined;
+      try {
+        let extra = ['--cluster-lease', String(lease), '--expire-timeout', String(expire)];
+        let url: string;
+        if (backend === 'one redis-server') url = (await freshRedis()).url;
+        else {
+          cluster = await startRedisCluster({ masters: 3 });
+          url = cluster.url;
+          prefix = `faults-${randomBytes(5).toString('hex')}:`;
+          extra = [...extra, '--redis-cluster'];
+        }
+        const a = await startInstance(url, prefix, extra);
+        const b = await startInstance(url, prefix, extra);
+        const c = await startInstance(url, prefix, extra);
+        const alice = await peer(a, 'alice');
+        await peer(a, 'ann');
+        const bob = await peer(b, 'bob');
+        const carol = await peer(c, 'carol');
+        // carol's instance remembers where alice is (a cached route); bob's looks ann up only after the crash.
+        carol.send({ type: 'OFFER', dst: 'alice', payload: 'before' });
+        expect(await alice.next()).toMatchObject({ payload: 'before' });
+
+        killByPid(a, 'SIGKILL');
+        await within(a.exited, EXIT_MS, 'waiting for the killed instance');
+        // Every round waits across a lease tick (lease/3), while the owner records still name the dead instance.
+        for (let round = 0; round < 3; round++) {
+          const sentAt = Date.now();
+          carol.send({ type: 'OFFER', dst: 'alice', payload: `round ${round}` });
+          bob.send({ type: 'OFFER', dst: 'ann', payload: `round ${round}` });
+          expect(await carol.next(expire + lease / 3 + 2000)).toEqual({ type: 'EXPIRE', src: 'alice', dst: 'carol' });
+          expect(await bob.next(expire + lease / 3 + 2000)).toEqual({ type: 'EXPIRE', src: 'ann', dst: 'bob' });
+          console.info(`${backend}, kill -9, round ${round}: both EXPIREs after ${Date.now() - sentAt} ms (expire timeout ${expire} ms)`);
+        }
+        expect(b.exit).toBeUndefined();
+        expect(c.exit).toBeUndefined();
+      } finally {
+        // The instances go before the Redis Cluster they use (afterEach stops the single redis-server).
+        await closeAll(clients.splice(0));
+        const procs = [...live];
+        for (const proc of procs) killByPid(proc, 'SIGKILL');
+        await Promise.all(procs.map((proc) => proc.exited));
+        await cluster?.stop();
+      }
+    },
+    60_000,
+  );
 
   it('Redis lost while running: local relay goes on, health says degraded; Redis back: peers re-registered and cross-instance relay resumes', async () => {
     const server = await freshRedis();
