@@ -30,10 +30,13 @@ export function parseBooleanWord(value: string): boolean | undefined {
   return undefined;
 }
 
-/** Collects `--cors a b,c` and `PEER_SIGNAL_CORS=a,b` into one list of origins (`*` only where origins.ts can match it). */
+/**
+ * Collects `--cors a b,c` and `PEER_SIGNAL_CORS="a b,c"` into one list of origins (`*` only where origins.ts can match it).
+ * Spaces separate as commas do: an environment variable is one value, which the shell does not split.
+ */
 export function collectOrigins(value: string, previous: string[] | undefined): string[] {
   const origins = value
-    .split(',')
+    .split(/[\s,]+/)
     .map((origin) => origin.trim())
     .filter((origin) => origin.length > 0);
   for (const origin of origins) {

@@ -124,6 +124,28 @@ describe('ExpressPeerServer mount semantics (as peer 1.0.2)', () => {
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
   });
 
+  it('never hands out an id a connected peer holds: GET {path}/{key}/id asks generateClientId again', async () => {
+    // alice and bob connect first; then the generator offers their ids before a free one.
+    const offers = ['alice', 'bob', 'alice', 'carol', 'alice'];
+    const asked: string[] = [];
+    const { app } = await startApp((expressApp, server) => {
+      const peerServer = ExpressPeerServer(server, {
+        path: '/myapp',
+        generateClientId: () => {
+          const id = offers.shift() ?? 'none-left';
+          asked.push(id);
+          return id;
+        },
+      });
+      expressApp.use('/peerjs', peerServer);
+      return peerServer;
+    });
+    await open(app, '/peerjs/myapp/peerjs', 'alice');
+    await open(app, '/peerjs/myapp/peerjs', 'bob');
+    expect(await (await fetch(app.url('/peerjs/myapp/peerjs/id'))).text()).toBe('carol');
+    expect(asked).toEqual(['alice', 'bob', 'alice', 'carol']);
+  });
+
   it('sets Express trust proxy on the sub-app as peer does', () => {
     const peerServer = ExpressPeerServer({} as Server, { proxied: true }) as unknown as express.Express;
     expect(peerServer.get('trust proxy')).toBe(true);

@@ -82,6 +82,45 @@ describe('in a project without express', () => {
   });
 });
 
+describe('the package API from the built dist/index.js', () => {
+  it('createSignalServer and createPeerToken work together, install no signal handlers and write nothing', async () => {
+    const project = makeProject('api', { ws: 'ws' });
+    const script = `
+      import { createPeerToken, createSignalServer } from 'peer-signal';
+      import WebSocket from 'ws';
+      const handlers = () => ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGUSR2'].map((signal) => process.listenerCount(signal));
+      const before = handlers();
+      const secret = 'a-long-enough-test-secret';
+      const server = createSignalServer({ host: '127.0.0.1', port: 0, tokenSecret: secret });
+      const { port } = await server.listen();
+      const first = (id, token, key = 'peerjs') =>
+        new Promise((resolve, reject) => {
+          const ws = new WebSocket('ws://127.0.0.1:' + port + '/peerjs/peerjs?key=' + key + '&id=' + id + '&token=' + token);
+          ws.once('message', (data) => { resolve(JSON.parse(String(data)).type); ws.terminate(); });
+          ws.once('error', reject);
+        });
+      const opened = await first('alice', createPeerToken('alice', secret, { ttlSeconds: 60 }));
+      const forged = await first('bob', createPeerToken('bob', 'another-long-test-secret', { ttlSeconds: 60 }));
+      const wrongKey = await first('carol', createPeerToken('carol', secret), 'nope');
+      const during = handlers();
+      await server.close();
+      console.log(JSON.stringify({ before, during, after: handlers(), opened, forged, wrongKey }));`;
+    const { stdout, stderr } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: project, timeout: RUN_MS, env: serverEnv() });
+    // Nothing but the script's own line: the server logged nothing (no logger given) and printed no URL.
+    expect(stderr).toBe('');
+    const lines = stdout.split('\n');
+    expect(lines, stdout).toHaveLength(2);
+    expect(JSON.parse(lines[0]!)).toEqual({
+      before: [0, 0, 0, 0],
+      during: [0, 0, 0, 0],
+      after: [0, 0, 0, 0],
+      opened: 'OPEN',
+      forged: 'ERROR',
+      wrongKey: 'ERROR',
+    });
+  });
+});
+
 interface MountTable {
   implementation: string;
   express: string;

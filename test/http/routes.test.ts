@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSignalServer, type SignalServer } from '../../src/server.js';
 import type { Config } from '../../src/config.js';
-import { closeAll, connectPeer, type TestClient } from '../support/peer-client.js';
+import { closeAll, connectPeer, connectRaw, type TestClient } from '../support/peer-client.js';
 
 let server: SignalServer | undefined;
 const clients: TestClient[] = [];
@@ -49,6 +49,19 @@ describe('health and info', () => {
       const body = (await (await fetch(origin + path)).json()) as Record<string, unknown>;
       expect(body).toMatchObject({ name: 'peer-signal', protocol: 'peerjs', version: expect.any(String) });
     }
+  });
+
+  it.each([
+    ['/peerjs', {}, '/peerjs/peerjs'],
+    ['/signal', { path: '/signal' }, '/signal/peerjs'],
+    ['/', { path: '/' }, '/peerjs'],
+  ])('GET %s names the WebSocket path in its websocket field, and a peer opens there', async (info, config: Partial<Config>, websocket) => {
+    const origin = await start(config);
+    const body = (await (await fetch(origin + info)).json()) as Record<string, unknown>;
+    expect(body.websocket).toBe(websocket);
+    const peer = connectRaw(`ws://127.0.0.1:${server!.address()!.port}${websocket}?key=peerjs&id=alice&token=t`);
+    clients.push(peer);
+    expect(await peer.next()).toEqual({ type: 'OPEN' });
   });
 });
 

@@ -3,6 +3,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect as netConnect, createServer as createNetServer, type AddressInfo } from 'node:net';
 import { describe, it } from 'vitest';
+import { probe } from './prerequisites.js';
 
 /** The binary; the Debian package puts it on PATH as /usr/bin/redis-server. */
 export const REDIS_SERVER = process.env.PEER_SIGNAL_TEST_REDIS_SERVER ?? 'redis-server';
@@ -34,14 +35,15 @@ function findRedisMissing(): string | undefined {
   return undefined;
 }
 
-/** Computed once per test file. */
-export const redisMissing: string | undefined = findRedisMissing();
+/** Computed once per test file; PEER_SIGNAL_TEST_WITHOUT=redis-server pretends it is missing. */
+export const redisMissing: string | undefined = probe('redis-server', findRedisMissing);
 const inCi = process.env.CI === 'true';
 
 /**
- * True when the cluster tests must be skipped (redis-server missing, not in CI); prints a notice then.
- * With CI=true a missing redis-server registers a failing test instead, and this returns true so the
- * real suite (which cannot run) is skipped.
+ * True when the cluster tests must be skipped (redis-server missing, not in CI); prints a notice then, and registers a
+ * skipped test carrying the reason for the run's skip summary (the suite's own tests, skipped with describe.skipIf, carry
+ * none). With CI=true a missing redis-server registers a failing test instead, and this returns true so the real suite
+ * (which cannot run) is skipped.
  */
 export function skipWithoutRedis(suite: string): boolean {
   if (redisMissing === undefined) return false;
@@ -53,6 +55,9 @@ export function skipWithoutRedis(suite: string): boolean {
     });
   } else {
     console.warn(`skipping ${suite}: ${redisMissing}`);
+    describe(`${suite}: prerequisites`, () => {
+      it('finds redis-server', { skip: true, meta: { skipReason: `${suite}: ${redisMissing}` } }, () => {});
+    });
   }
   return true;
 }
