@@ -30,7 +30,7 @@ import {
   within,
   type ExitResult,
 } from './helpers.js';
-import { opensslProblem, requires, skipUnless, terminalProblem } from '../support/prerequisites.js';
+import { opensslProblem, requires, skipUnless, straceProblem, terminalProblem } from '../support/prerequisites.js';
 
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const LISTENING_LINE = /^peer-signal listening on http:\/\/127\.0\.0\.1:(\d+)\/peerjs$/;
@@ -316,6 +316,26 @@ describe('runtime errors', () => {
     expect(line).toMatch(/EADDRINUSE|in use/);
     expect(line).toContain('--port 0');
     expect(result.code).toBe(1);
+  });
+});
+
+requires('the IPv6 fallback test', straceProblem()).describe('no IPv6', () => {
+  // strace makes the kernel's answer real for this one process: its first socket() (the AF_INET6 listener for ::) fails
+  // with EAFNOSUPPORT, as on a host booted without IPv6; every later socket() is untouched.
+  const withoutIPv6 = ['strace', '-f', '-qq', '-o', '/dev/null', '-e', 'trace=socket', '-e', 'inject=socket:error=EAFNOSUPPORT:when=1', process.execPath, BIN];
+
+  it('the default host :: falls back to 0.0.0.0 and serves; with IPv6, :: is kept', async () => {
+    const fallback = spawnCli(['--port', '0', '--json'], { exec: withoutIPv6 });
+    const listening = await readListening(fallback);
+    expect(JSON.parse(listening.line)).toMatchObject({ event: 'listening', host: '0.0.0.0' });
+    expect((await httpGet(`http://127.0.0.1:${listening.port}/health`)).status).toBe(200);
+    // Stopped by its own PID (strace's child): a signal to strace would only detach it and leave it running.
+    const [server] = readFileSync(`/proc/${fallback.pid}/task/${fallback.pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+    process.kill(server!, 'SIGTERM');
+    expect((await fallback.waitForExit(EXIT_TIMEOUT_MS)).code).toBe(0);
+
+    const normal = spawnCli(['--port', '0', '--json']);
+    expect(JSON.parse((await readListening(normal)).line)).toMatchObject({ event: 'listening', host: '::' });
   });
 });
 

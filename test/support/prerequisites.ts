@@ -74,6 +74,13 @@ export function opensslProblem(): string | undefined {
   );
 }
 
+/** strace, which injects a syscall failure into one process (a host without IPv6). */
+export function straceProblem(): string | undefined {
+  return probe('strace', () =>
+    spawnSync('strace', ['-V'], { stdio: 'ignore', timeout: 5000 }).status === 0 ? undefined : 'strace not found; install it with: apt-get install strace',
+  );
+}
+
 /** util-linux `script` (a pseudo-terminal for a command) and coreutils `timeout`. */
 export function terminalProblem(): string | undefined {
   return probe('script', () => {
