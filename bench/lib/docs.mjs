@@ -82,13 +82,15 @@ export function scaleOnPaper(summary, clusterSummary, opts) {
   );
   const same = clusterSummary.find((row) => row.key === 'cluster.rate');
   const cpu = clusterSummary.find((row) => row.key === 'cluster.cpuPerMsg');
+  const redisCpu = clusterSummary.find((row) => row.key === 'cluster.redisCpuPerMsg');
   lines.push('**Cluster mode** (`--redis`) multiplies the per-process limits by the number of instances: memory, descriptors and the');
   lines.push('concurrent limit are all per instance, and a balancer may put any peer on any instance.');
   if (same && cpu) {
     lines.push(
-      `The price is on messages between instances: each is one Redis PUBLISH. In this run pairs split across two instances relayed ${fmt(same.stats['cross-instance'].median)} frames/s against ${fmt(same.stats['same-instance'].median)} for pairs on one instance (${fmtRatio(same.ratios[0].median)}), and the CPU of both instances plus Redis per frame went from ${fmt(cpu.stats['same-instance'].median)} µs to ${fmt(cpu.stats['cross-instance'].median)} µs (${fmtRatio(cpu.ratios[0].median)}).`,
-      'Redis handles all cross-instance frames on one thread, so at large scale it is the next ceiling; peers that call each other',
-      'on the same instance never touch it.',
+      `The price is on messages between instances: frames for another instance go through Redis, batched into one sharded SPUBLISH per destination instance and tick (one per round trip under load). In this run pairs split across two instances relayed ${fmt(same.stats['cross-instance'].median)} frames/s against ${fmt(same.stats['same-instance'].median)} for pairs on one instance (${fmtRatio(same.ratios[0].median)}), and the CPU of both instances plus Redis per frame went from ${fmt(cpu.stats['same-instance'].median)} µs to ${fmt(cpu.stats['cross-instance'].median)} µs (${fmtRatio(cpu.ratios[0].median)})` +
+        (redisCpu ? `, of which Redis ${fmt(redisCpu.stats['cross-instance'].median)} µs.` : '.'),
+      'A Redis Cluster spreads the inboxes over its masters by slot; peers that call each other on the same instance never touch Redis.',
+      'docs/cluster.md has the cost model per instance and per Redis node.',
     );
   } else {
     lines.push('The cluster scenario did not run in this run, so its cost is not measured here.');
