@@ -277,8 +277,9 @@ export function createRedisBackend(options: RedisBackendOptions): ClusterBackend
     const message = encodeInbox(instance, out.records.join(''));
     publishing.add(target);
     const answered = (delivered: boolean): void => {
-      publishing.delete(target);
+      // Still busy while settling: what settling writes to this instance (an EXPIRE to a sender there) waits in the outbox.
       settleSent(out.sent, delivered, target);
+      publishing.delete(target);
       const next = outbox.get(target);
       if (next === undefined || closed) return;
       outbox.delete(target);
@@ -338,6 +339,30 @@ export function createRedisBackend(options: RedisBackendOptions): ClusterBackend
     queueOut(route.owner!, encodeDelivery(entry.delivery), { route, entry });
   }
 
+  /**
+   * Sends `entries` in order while the route has an owner. If one is refused on the way (the outbox cap), the rest go
+   * behind it: held by the draining route, or handed back at once if the drain already ran.
+   */
+  function sendInOrder(route: Route, entries: Entry[]): void {
+    for (let i = 0; i < entries.length; i++) {
+      if (route.owner !== undefined && route.failed === undefined) {
+        send(route, entries[i]!);
+        continue;
+      }
+      const rest = entries.slice(i);
+      if (route.failed !== undefined) (route.held ??= []).push(...rest);
+      else for (const { delivery, onAbsent } of rest) onAbsent(delivery);
+      return;
+    }
+  }
+
+  /** Frames held for `route` (its lookup pending) go back now, in order: `dst` connected here (a claim), or Redis is away. */
+  function handBackHeld(route: Route): void {
+    const held = route.held ?? [];
+    route.held = undefined;
+    for (const { delivery, onAbsent } of held) onAbsent(delivery);
+  }
+
   function lookUp(route: Route): void {
     scripts.route(route.dst, instance, waitMs).then(
       (owner) => settle(route, owner),
@@ -354,7 +379,7 @@ export function createRedisBackend(options: RedisBackendOptions): ClusterBackend
     route.held = undefined;
     if (owner !== undefined && owner !== instance) {
       route.owner = owner;
-      for (const entry of held) send(route, entry);
+      sendInOrder(route, held);
       return;
     }
     // Connected nowhere (the lookup registered us as waiting), or claimed here a moment ago (its
@@ -632,9 +657,13 @@ export function createRedisBackend(options: RedisBackendOptions): ClusterBackend
       return claimInCluster(id, token, true).then(
         (result) => {
           if (result.outcome !== 'taken') {
-            // Frames for it are delivered here from now on.
+            // Frames for it are delivered here from now on. Frames held behind a pending lookup go back to the relay
+            // now (it queues them, and the registration that follows flushes the queue); a draining route hands its
+            // frames back itself.
+            const route = routes.get(id);
             routes.delete(id);
             waiting.delete(id);
+            if (route !== undefined && route.failed === undefined) handBackHeld(route);
           }
           return result;
         },
@@ -655,7 +684,19 @@ export function createRedisBackend(options: RedisBackendOptions): ClusterBackend
     forward(delivery, onAbsent) {
       const { dst } = delivery;
       if (degraded || !isUp()) {
-        // Queued here; the resync after the outage looks it up and hands the queue on.
+        const busy = routes.get(dst);
+        if (busy !== undefined && (busy.inflight > 0 || busy.held !== undefined)) {
+          // Earlier frames for it are in flight or held: this one goes behind them, and all go to the local queue, in
+          // order, once those have settled.
+          busy.failed ??= [];
+          busy.owner = undefined;
+          (busy.held ??= []).push({ delivery, onAbsent });
+          if (busy.inflight === 0) finishDrain(busy);
+          return true;
+        }
+        // Queued here; the resync after the outage looks it up and hands the queue on. A cached route must not let a
+        // later frame overtake this one once Redis is back.
+        routes.delete(dst);
         markWaiting(dst);
         return false;
       }

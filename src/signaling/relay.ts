@@ -214,7 +214,18 @@ export function deliver<S>(ctx: RelayContext<S>, delivery: RemoteDelivery): void
   const outcome = deliverHere(ctx, delivery);
   if (outcome === 'sent') return;
   if (outcome === 'congested') return refuseCongested(ctx, delivery);
-  if (ctx.cluster.forward(delivery, (gone) => deliverAbsent(ctx, gone))) return;
+  if (ctx.cluster.forward(delivery, (gone) => deliverReturned(ctx, gone))) return;
+  deliverAbsent(ctx, delivery);
+}
+
+/**
+ * A frame the cluster handed back (its holder was gone, or `dst` connected here while it waited for a lookup): to the
+ * socket if `dst` is connected here by now, else the absent-peer rules.
+ */
+function deliverReturned<S>(ctx: RelayContext<S>, delivery: RemoteDelivery): void {
+  const outcome = deliverHere(ctx, delivery);
+  if (outcome === 'sent') return;
+  if (outcome === 'congested') return refuseCongested(ctx, delivery);
   deliverAbsent(ctx, delivery);
 }
 
@@ -232,7 +243,7 @@ export function deliverFromRemote<S>(ctx: RelayContext<S>, delivery: RemoteDeliv
   }
   if (delivery.forwarded !== true) {
     const onward: RemoteDelivery = { ...delivery, forwarded: true };
-    if (ctx.cluster.forward(onward, (gone) => deliverAbsent(ctx, gone))) return false;
+    if (ctx.cluster.forward(onward, (gone) => deliverReturned(ctx, gone))) return false;
   }
   deliverAbsent(ctx, delivery);
   return false;
