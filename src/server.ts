@@ -87,11 +87,8 @@ export function createSignalServer(partial: Partial<Config> = {}, options: Signa
     try {
       await cluster.start(peers.clusterHooks());
     } catch (error) {
-      throw new PeerSignalError(
-        'PEER_SIGNAL_ERR_CLUSTER',
-        `${(error as Error).message}; check --redis (REDIS_URL) and that Redis is running, or pass --redis-optional to start alone`,
-        { cause: error },
-      );
+      // The backend's message says what was wrong and what to do.
+      throw new PeerSignalError('PEER_SIGNAL_ERR_CLUSTER', (error as Error).message, { cause: error });
     }
     // close() may have been called while the backend was starting: do not bind a port nobody will close.
     if (closePromise !== undefined) {

@@ -295,14 +295,14 @@ export const SERVE_OPTIONS: readonly ServeOption[] = [
     group: 'Cluster',
     env: 'REDIS_URL',
     config: 'redisUrl',
-    help: 'cluster mode: share ids with other instances through this Redis (redis:// or rediss://); with --redis-cluster, comma-separated seed nodes',
+    help: 'cluster mode: share ids with other instances through this Redis, 7.0 or later (redis:// or rediss://); with --redis-cluster, comma-separated seed nodes',
   },
   {
     flags: '--redis-cluster',
     group: 'Cluster',
     env: 'PEER_SIGNAL_REDIS_CLUSTER',
     config: 'redisCluster',
-    help: 'the --redis URLs are Redis Cluster nodes (Redis 7 or later: sharded pub/sub)',
+    help: 'the --redis URLs are Redis Cluster nodes',
   },
   {
     flags: '--redis-prefix <prefix>',

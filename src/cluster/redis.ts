@@ -63,6 +63,8 @@ const MAX_WAITING = 10_000;
 const RETRY_PER_TICK = 1000;
 
 const newInstanceId = (): string => randomBytes(6).toString('hex');
+/** Whether a command failed because Redis predates sharded pub/sub (7.0). */
+const isTooOld = (reason: string): boolean => /unknown command.*\bs(subscribe|publish)\b/i.test(reason);
 const noop = (): void => {};
 
 /** A frame handed to forward(), with what to do if it cannot be delivered. */
@@ -191,6 +193,8 @@ export function createRedisBackend(options: RedisBackendOptions): ClusterBackend
   const localCount = (): number => hooks?.count() ?? 0;
   /** The last connection error, for a start-up failure message more useful than "Connection is closed". */
   let lastError = '';
+  /** Why the last resync failed, for the start-up check of the Redis version. */
+  let lastResyncError = '';
   for (const connection of [commands, subscriber]) {
     // Without a listener an 'error' event would crash the process; a lost connection is logged once, by markDegraded.
     connection.on('error', (error: Error) => {
@@ -611,9 +615,12 @@ export function createRedisBackend(options: RedisBackendOptions): ClusterBackend
         degraded = false;
         void retryWaiting();
       } catch (error) {
-        logger.debug('redis resync failed; retrying on the next lease tick', { reason: (error as Error).message });
-        // Logged once per outage, like a lost connection: e.g. a Redis Cluster master without a replica is gone.
-        markDegraded((error as Error).message);
+        lastResyncError = (error as Error).message;
+        logger.debug('redis resync failed; retrying on the next lease tick', { reason: lastResyncError });
+        // Logged once per outage, like a lost connection: e.g. a Redis Cluster master without a replica is gone. (A
+        // Redis without sharded pub/sub fails the start instead, with its own message.)
+        if (isTooOld(lastResyncError)) degraded = true;
+        else markDegraded(lastResyncError);
       } finally {
         resyncing = undefined;
       }
@@ -632,7 +639,10 @@ export function createRedisBackend(options: RedisBackendOptions): ClusterBackend
           closed = true;
           // disconnect() on a connection that already ended leaves a timer that delays the exit.
           for (const connection of [commands, subscriber]) if (connection.status !== 'end') connection.disconnect();
-          throw new Error(`cannot reach Redis at ${where} (${reason})`, { cause: error });
+          throw new Error(
+            `cannot reach Redis at ${where} (${reason}); check --redis (REDIS_URL) and that Redis is running, or pass --redis-optional to start alone`,
+            { cause: error },
+          );
         }
         logger.warn('redis unreachable: starting alone, will join the cluster when it is back', { url: where, reason });
         started = true;
@@ -643,6 +653,14 @@ export function createRedisBackend(options: RedisBackendOptions): ClusterBackend
       if (!started) {
         started = true;
         await resync(false);
+        // A Redis older than 7.0 would leave the instance degraded for good: say so now, as for an unreachable Redis.
+        if (degraded && isTooOld(lastResyncError)) {
+          closed = true;
+          for (const connection of [commands, subscriber]) connection.disconnect();
+          throw new Error(
+            `Redis at ${where} has no sharded pub/sub (SSUBSCRIBE is an unknown command there); cluster mode needs Redis 7.0 or later: upgrade it`,
+          );
+        }
       }
       leaseTimer = setInterval(() => void leaseTick(), lease.intervalMs);
       leaseTimer.unref();
@@ -756,6 +774,7 @@ export function createRedisBackend(options: RedisBackendOptions): ClusterBackend
       closed = true;
       if (leaseTimer !== undefined) clearInterval(leaseTimer);
       if (flushTimer !== undefined) clearImmediate(flushTimer);
+      flushTimer = undefined;
       if (isUp() && joined) {
         try {
           // Notices still waiting for the end of the tick, then our lease ends and our ids are freed.

@@ -209,11 +209,17 @@ function refuseCongested<S>(ctx: RelayContext<S>, delivery: RemoteDelivery): voi
   if (delivery.queueable) notifyUnavailable(ctx, delivery.src, delivery.dst);
 }
 
+/** True when `dst` is connected here: the frame was sent, or refused because `dst` reads too slowly. */
+function handledHere<S>(ctx: RelayContext<S>, delivery: RemoteDelivery): boolean {
+  const outcome = deliverHere(ctx, delivery);
+  if (outcome === 'absent') return false;
+  if (outcome === 'congested') refuseCongested(ctx, delivery);
+  return true;
+}
+
 /** Routes a frame: this instance's socket, else the instance holding `dst`, else the absent-peer rules. */
 export function deliver<S>(ctx: RelayContext<S>, delivery: RemoteDelivery): void {
-  const outcome = deliverHere(ctx, delivery);
-  if (outcome === 'sent') return;
-  if (outcome === 'congested') return refuseCongested(ctx, delivery);
+  if (handledHere(ctx, delivery)) return;
   if (ctx.cluster.forward(delivery, (gone) => deliverReturned(ctx, gone))) return;
   deliverAbsent(ctx, delivery);
 }
@@ -223,10 +229,7 @@ export function deliver<S>(ctx: RelayContext<S>, delivery: RemoteDelivery): void
  * socket if `dst` is connected here by now, else the absent-peer rules.
  */
 function deliverReturned<S>(ctx: RelayContext<S>, delivery: RemoteDelivery): void {
-  const outcome = deliverHere(ctx, delivery);
-  if (outcome === 'sent') return;
-  if (outcome === 'congested') return refuseCongested(ctx, delivery);
-  deliverAbsent(ctx, delivery);
+  if (!handledHere(ctx, delivery)) deliverAbsent(ctx, delivery);
 }
 
 /**
@@ -235,12 +238,7 @@ function deliverReturned<S>(ctx: RelayContext<S>, delivery: RemoteDelivery): voi
  * already is delivered here or treated as absent, so frames never loop.
  */
 export function deliverFromRemote<S>(ctx: RelayContext<S>, delivery: RemoteDelivery): boolean {
-  const outcome = deliverHere(ctx, delivery);
-  if (outcome === 'sent') return true;
-  if (outcome === 'congested') {
-    refuseCongested(ctx, delivery);
-    return true;
-  }
+  if (handledHere(ctx, delivery)) return true;
   if (delivery.forwarded !== true) {
     const onward: RemoteDelivery = { ...delivery, forwarded: true };
     if (ctx.cluster.forward(onward, (gone) => deliverReturned(ctx, gone))) return false;

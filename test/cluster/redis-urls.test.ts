@@ -112,6 +112,19 @@ suite.describe('Redis URLs through the CLI', () => {
     expect(result.stdout + result.stderr).not.toContain(PASSWORD);
   });
 
+  suite.it('a Redis without sharded pub/sub (as before 7.0): one error line saying 7.0 is needed, exit 1', async () => {
+    const port = await findFreePort();
+    // Redis 6 has no SSUBSCRIBE; this 7.x plays one by renaming the command away.
+    const running = spawnRedis(port, ['--rename-command', 'SSUBSCRIBE', '']);
+    servers.push(running);
+    await waitUntil(running, async () => (await firstReply(netConnect(port, '127.0.0.1'))) === '+PONG', 'redis-server without SSUBSCRIBE');
+    const result = await runCli(['--port', '0', '--host', '127.0.0.1', '--redis', `redis://127.0.0.1:${port}`], {}, 15_000);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^error: Redis at redis:\/\/127\.0\.0\.1:\d+\/? has no sharded pub\/sub \(SSUBSCRIBE is an unknown command there\); cluster mode needs Redis 7\.0 or later: upgrade it$/m);
+    // One line: no warning about failing commands before it.
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
   suite.it('rediss:// connects over TLS when the CA is trusted (NODE_EXTRA_CA_CERTS), and refuses an untrusted certificate', async () => {
     const port = await redisWithTls();
     const trusted = await startServer(['--redis', `rediss://127.0.0.1:${port}`], { env: { NODE_EXTRA_CA_CERTS: certFile } });
