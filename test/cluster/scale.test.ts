@@ -3,7 +3,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { connect as netConnect, createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import type { ClusterBackend, ClusterHooks } from '../../src/cluster/backend.js'
 import { createRedisBackend } from '../../src/cluster/redis.js';
 import { silentLogger } from '../../src/logger.js';
 import { closeAll, connectRaw, nextMany, type TestClient } from '../support/peer-client.js';
+import { startRedisProxy, type RedisProxy } from '../support/redis-proxy.js';
 import { skipWithoutRedis, startRedis, type RedisServer } from '../support/redis-server.js';
 
 const OBSERVED = fileURLToPath(new URL('./observed-instance.mjs', import.meta.url));
@@ -25,44 +25,6 @@ const LOCAL_PEERS = 10;
 const ROUNDS = 20;
 /** Each other instance connects one peer and disconnects another this often during a window (40 joins and 40 leaves per second). */
 const CHURN_EVERY_MS = 25;
-
-/** A TCP proxy in front of Redis that counts the bytes each way. */
-async function startCountingProxy(targetPort: number) {
-  const counts = { up: 0, down: 0 };
-  const sockets = new Set<Socket>();
-  const server = createNetServer((client) => {
-    const upstream = netConnect(targetPort, '127.0.0.1');
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on('error', () => {
-        client.destroy();
-        upstream.destroy();
-      });
-      socket.on('close', () => sockets.delete(socket));
-    }
-    client.on('data', (chunk: Buffer) => {
-      counts.up += chunk.length;
-    });
-    upstream.on('data', (chunk: Buffer) => {
-      counts.down += chunk.length;
-    });
-    client.pipe(upstream);
-    upstream.pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `redis://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    counts,
-    reset: () => {
-      counts.up = 0;
-      counts.down = 0;
-    },
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
 
 /**
  * Another instance of the cluster, as Redis sees one: the Redis backend itself (lease, claims, its
@@ -127,7 +89,7 @@ const skip = skipWithoutRedis('the cluster scale test');
 
 describe.skipIf(skip)('cluster scale: one instance costs the same whatever the others hold', () => {
   let redis: RedisServer | undefined;
-  let proxy: Awaited<ReturnType<typeof startCountingProxy>> | undefined;
+  let proxy: RedisProxy | undefined;
   let child: ChildProcess | undefined;
   const others: Array<Awaited<ReturnType<typeof startOther>>> = [];
   const clients: TestClient[] = [];
@@ -171,7 +133,7 @@ describe.skipIf(skip)('cluster scale: one instance costs the same whatever the o
 
   it('4 instances: the observed one moves the same Redis bytes and holds the same memory with 300 or 30,000 peers elsewhere', async () => {
     redis = await startRedis();
-    proxy = await startCountingProxy(redis.port);
+    proxy = await startRedisProxy(redis.port);
     const prefix = `scale-${randomBytes(4).toString('hex')}:`;
     for (let i = 0; i < OTHERS; i++) others.push(await startOther(redis.url, prefix, `o${i}`));
     const config = { host: '127.0.0.1', port: 0, redisUrl: proxy.url, redisPrefix: prefix, clusterLeaseMs: LEASE_MS, rateLimitPerSec: 0 };
